@@ -1,0 +1,182 @@
+"""The recorded gate: one ``Node`` per operation, which is also its ``ctx``.
+
+A node holds the op, its inputs (Tensors or constants, in call order) and
+exactly what the op's backward needs, saved by ``ctx.save(name=value)`` in the
+forward. Saving an array that is an input's or the output's data also records
+that tensor's version, so an in-place edit before backward is caught instead
+of silently giving a wrong gradient.
+
+Under ``create_graph`` the formulas must see Tensors, not arrays, so the
+engine hands them a ``TensorCtx``: the same saved names, resolved to the input
+Tensor or to a Tensor of the output whose ``grad_fn`` is this node. The node
+never holds its own output Tensor, so no reference cycle is formed.
+"""
+import itertools
+import os
+import sys
+
+import numpy as np
+
+from ..tensor import Tensor
+
+_sequence = itertools.count()
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def user_site():
+    """``(filename, lineno)`` of the innermost frame outside chainrule.
+
+    Runs for every recorded op, so it compares file names (whose hashes
+    Python caches) rather than anything costlier."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename not in _own_files:
+            if not filename.startswith(_PACKAGE_DIR):
+                return (filename, frame.f_lineno)
+            _own_files.add(filename)
+        frame = frame.f_back
+    return ("<unknown>", 0)
+
+
+_own_files = set()
+
+
+class SavedTensors(list):
+    """What a Function saved, resolved after its forward (freed by backward)."""
+
+
+class Node:
+    """One gate of the graph; ``grad_fn`` of the tensor it made.
+
+    ``next_functions`` gives, per input, ``(grad_fn or None, output_nr)`` as
+    PyTorch does (leaves that require grad appear with ``None`` here, since
+    chainrule accumulates into leaves without a node of their own).
+    """
+
+    __slots__ = ("op", "inputs", "needs_input_grad", "seq", "where", "__dict__", "__weakref__")
+
+    # rarely used state lives in the instance dict only when set
+    n_outputs = 1
+    _saved = None          # name -> value given to ctx.save
+    _checks = ()           # (name, source, version_counter, version_at_save)
+    freed = False
+    watched = False        # True once out_hooks or retained is set
+    out_hooks = None       # output_nr -> [hook]
+    retained = None        # output_nr -> weakref to a tensor that called retain_grad
+
+    def __init__(self, op, inputs, needs_input_grad):
+        self.op = op
+        self.inputs = inputs
+        self.needs_input_grad = needs_input_grad   # one bool per input
+        self.seq = next(_sequence)
+        self.where = user_site()
+
+    # -- the ctx API -------------------------------------------------------
+    def save(self, **values):
+        """Keep ``values`` for backward, reachable as ``ctx.<name>``."""
+        self.__dict__.update(values)
+        if self._saved is None:
+            self._saved = values
+        else:
+            self._saved.update(values)
+
+    @property
+    def name(self):
+        return self.op.node_name
+
+    @property
+    def next_functions(self):
+        return tuple((t.grad_fn, t._output_nr) if isinstance(t, Tensor) else (None, 0)
+                     for t in self.inputs)
+
+    def __repr__(self):
+        return f"<{self.name}>"
+
+    # -- bookkeeping used by the op machinery and the engine ---------------
+    def track(self, outputs):
+        """After forward: tie each saved array to the tensor whose data it is."""
+        checks = []
+        for name, value in self._saved.items():
+            if type(value) is not np.ndarray:
+                continue
+            for k, out in enumerate(outputs):
+                if value is out.data:
+                    checks.append((name, -1 - k, out._version, out._version[0]))
+                    break
+            else:
+                for i, t in enumerate(self.inputs):
+                    if isinstance(t, Tensor) and value is t.data:
+                        checks.append((name, i, t._version, t._version[0]))
+                        break
+        if checks:
+            self._checks = checks
+
+    def check_versions(self):
+        for name, source, counter, saved_at in self._checks:
+            if counter[0] != saved_at:
+                what = "its output" if source < 0 else f"its input {source}"
+                file, line = self.where
+                raise RuntimeError(
+                    f"backward: {self.name} (recorded at {file}:{line}) saved {what} "
+                    f"as '{name}' at version {saved_at}, but it has been modified in place "
+                    f"since (now version {counter[0]}), so its gradient would be wrong. "
+                    f"Use the out-of-place form of the operation that modified it, "
+                    f"or .clone() the tensor before modifying it.")
+
+    def check_not_freed(self):
+        if self.freed:
+            file, line = self.where
+            raise RuntimeError(
+                f"backward: trying to backward through {self.name} (recorded at {file}:{line}) "
+                f"a second time, but its saved values were freed by the first backward. "
+                f"Pass retain_graph=True to the first backward() (or autograd.grad) to keep them; "
+                f"if you carry a state from one step to the next (an RNN's hidden state), "
+                f".detach() it so the new graph does not reach into the old one.")
+
+    def release(self):
+        """Free the saved arrays after backward (the graph cannot run again)."""
+        saved = self._saved
+        if saved is None:
+            return
+        d = self.__dict__
+        freed = False
+        for name, value in saved.items():
+            if type(value) is np.ndarray or isinstance(value, (Tensor, SavedTensors)):
+                d.pop(name, None)
+                freed = True
+        if freed:
+            self.freed = True
+        self._saved = None
+        self._checks = ()
+
+    def saved_tensor(self, name):
+        """The Tensor form of saved value ``name`` (for create_graph formulas)."""
+        value = self.__dict__[name]
+        for saved_name, source, counter, _ in self._checks:
+            if saved_name != name:
+                continue
+            if source >= 0:
+                return self.inputs[source]
+            out = Tensor._make(value, self, True)
+            out._output_nr = -1 - source
+            out._version = counter
+            return out
+        return value
+
+
+class TensorCtx:
+    """The ctx seen by a formula under ``create_graph=True``: saved input and
+    output arrays come back as Tensors, so the formula's own operations are
+    recorded and can be differentiated again."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node):
+        self.node = node
+
+    def __getattr__(self, name):
+        node = self.node
+        if name in node.__dict__:
+            return node.saved_tensor(name)
+        return getattr(node, name)

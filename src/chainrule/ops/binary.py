@@ -1,0 +1,246 @@
+"""Two-input gates with broadcasting: add, sub, mul, div, pow, maximum, minimum,
+plus ``where`` and the dtype cast that type promotion inserts.
+
+Each vjp sums the gradient back to its input's shape with ``sum_to`` (the one
+broadcasting helper). Mixed dtypes are promoted as PyTorch does before the
+op is recorded, by a recorded cast, so a float32 input still receives a
+float32 gradient.
+"""
+import numpy as np
+
+from ..tensor import Tensor
+from .broadcast import broadcast_shapes, sum_to
+from .registry import BinaryOp, Domain, Op, Positive, as_array, needs_promotion, promote, register
+
+__all__ = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "where", "to", "promote"]
+
+
+class Binary(BinaryOp):
+    """A broadcasting op of two inputs, with the samples the tests use."""
+
+    def samples(self, rng):
+        d = self.domain
+        return [((d.sample(rng, s1), d.sample(rng, s2)), {})
+                for s1, s2 in (((), ()), ((3,), (3,)), ((2, 3), (3,)), ((2, 1), (1, 4)),
+                               ((4, 1, 3), (2, 1)))]
+
+
+def _shapes(ctx):
+    x, y = ctx.inputs
+    return getattr(x, "shape", ()), getattr(y, "shape", ())
+
+
+@register
+class Add(Binary):
+    """z = x + y.  Distributes: both inputs receive grad_out unchanged."""
+    name = "add"
+
+    def forward(self, ctx, x, y):
+        return np.add(x, y)
+
+    def vjp(self, ctx, grad_out):
+        nx, ny = ctx.needs_input_grad
+        sx, sy = _shapes(ctx)
+        return (sum_to(grad_out, sx) if nx else None, sum_to(grad_out, sy) if ny else None)
+
+    def jvp(self, ctx, x_dot, y_dot):
+        return _sum_tangents(x_dot, y_dot)
+
+
+@register
+class Sub(Binary):
+    """z = x - y.  Local gradients 1 and -1."""
+    name = "sub"
+
+    def forward(self, ctx, x, y):
+        return np.subtract(x, y)
+
+    def vjp(self, ctx, grad_out):
+        nx, ny = ctx.needs_input_grad
+        sx, sy = _shapes(ctx)
+        return (sum_to(grad_out, sx) if nx else None, sum_to(-grad_out, sy) if ny else None)
+
+    def jvp(self, ctx, x_dot, y_dot):
+        return _sum_tangents(x_dot, None if y_dot is None else -y_dot)
+
+
+@register
+class Mul(Binary):
+    """z = x * y.  Switches: x receives grad_out * y and y receives grad_out * x."""
+    name = "mul"
+
+    def forward(self, ctx, x, y):
+        ctx.save(x=x, y=y)
+        return np.multiply(x, y)
+
+    def vjp(self, ctx, grad_out):
+        nx, ny = ctx.needs_input_grad
+        sx, sy = _shapes(ctx)
+        return (sum_to(grad_out * ctx.y, sx) if nx else None,
+                sum_to(grad_out * ctx.x, sy) if ny else None)
+
+    def jvp(self, ctx, x_dot, y_dot):
+        return _sum_tangents(None if x_dot is None else x_dot * ctx.y,
+                             None if y_dot is None else ctx.x * y_dot)
+
+
+@register
+class Div(Binary):
+    """z = x / y.  Local gradients 1 / y and -x / y**2 = -z / y."""
+    name = "div"
+    domain = Domain(0.5, 2.0)
+
+    def forward(self, ctx, x, y):
+        z = np.true_divide(x, y)
+        ctx.save(y=y, z=z)
+        return z
+
+    def vjp(self, ctx, grad_out):
+        nx, ny = ctx.needs_input_grad
+        sx, sy = _shapes(ctx)
+        y = ctx.y
+        gx = grad_out / y
+        return (sum_to(gx, sx) if nx else None, sum_to(-gx * ctx.z, sy) if ny else None)
+
+    def jvp(self, ctx, x_dot, y_dot):
+        y = ctx.y
+        return _sum_tangents(None if x_dot is None else x_dot / y,
+                             None if y_dot is None else -(ctx.z / y) * y_dot)
+
+
+@register
+class Pow(Binary):
+    """z = x ** y.  Local gradients y x**(y-1) and z log(x); the latter is 0
+    where x == 0 and y >= 0 (PyTorch's convention, avoiding 0 * -inf)."""
+    name = "pow"
+    domain = Positive()
+
+    def forward(self, ctx, x, y):
+        z = np.power(x, y)
+        ctx.save(x=x, y=y, z=z)
+        return z
+
+    def _dx(self, ctx):
+        y = ctx.y
+        return y * pow(ctx.x, y - 1)
+
+    def _dy(self, ctx):
+        x = ctx.x
+        safe = as_array(x) != 0
+        return where(safe, ctx.z * log(where(safe, x, 1.0)), 0.0)
+
+    def vjp(self, ctx, grad_out):
+        nx, ny = ctx.needs_input_grad
+        sx, sy = _shapes(ctx)
+        return (sum_to(grad_out * self._dx(ctx), sx) if nx else None,
+                sum_to(grad_out * self._dy(ctx), sy) if ny else None)
+
+    def jvp(self, ctx, x_dot, y_dot):
+        return _sum_tangents(None if x_dot is None else self._dx(ctx) * x_dot,
+                             None if y_dot is None else self._dy(ctx) * y_dot)
+
+
+class _Extremum(Binary):
+    """maximum / minimum: the winner takes the gradient; on a tie each input
+    gets half (PyTorch's choice, which keeps the gradient's total)."""
+
+    def forward(self, ctx, x, y):
+        z = self.pick(x, y)
+        share = np.where(x == y, 0.5, np.where(self.pick(x, y) == x, 1.0, 0.0))
+        ctx.save(share=share.astype(np.result_type(z)))
+        return z
+
+    def vjp(self, ctx, grad_out):
+        nx, ny = ctx.needs_input_grad
+        sx, sy = _shapes(ctx)
+        share = ctx.share
+        return (sum_to(grad_out * share, sx) if nx else None,
+                sum_to(grad_out * (1 - share), sy) if ny else None)
+
+    def jvp(self, ctx, x_dot, y_dot):
+        share = ctx.share
+        return _sum_tangents(None if x_dot is None else share * x_dot,
+                             None if y_dot is None else (1 - share) * y_dot)
+
+
+@register
+class Maximum(_Extremum):
+    """z = max(x, y) elementwise."""
+    name = "maximum"
+    pick = staticmethod(np.maximum)
+
+
+@register
+class Minimum(_Extremum):
+    """z = min(x, y) elementwise."""
+    name = "minimum"
+    pick = staticmethod(np.minimum)
+
+
+@register
+class Where(Op):
+    """z = x where cond else y.  cond is constant; each branch gets the
+    gradient where it was chosen and zero elsewhere."""
+    name = "where"
+
+    def __call__(self, cond, x, y):
+        if isinstance(cond, Tensor):
+            cond = cond.data
+        cond = np.asarray(cond)
+        if cond.dtype != np.bool_:
+            raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+        if (isinstance(x, Tensor) or isinstance(y, Tensor)) and needs_promotion(x, y):
+            x, y = promote((x, y))
+        return Op.__call__(self, cond, x, y)
+
+    def forward(self, ctx, cond, x, y):
+        broadcast_shapes("where", np.shape(cond), np.shape(x), np.shape(y))
+        ctx.save(cond=cond)
+        return np.where(cond, x, y)
+
+    def vjp(self, ctx, grad_out):
+        _, nx, ny = ctx.needs_input_grad
+        cond = ctx.cond
+        sx, sy = getattr(ctx.inputs[1], "shape", ()), getattr(ctx.inputs[2], "shape", ())
+        return (None,
+                sum_to(where(cond, grad_out, 0.0), sx) if nx else None,
+                sum_to(where(cond, 0.0, grad_out), sy) if ny else None)
+
+    def jvp(self, ctx, cond_dot, x_dot, y_dot):
+        return where(ctx.cond, 0.0 if x_dot is None else x_dot, 0.0 if y_dot is None else y_dot)
+
+    def samples(self, rng):
+        return [((rng.uniform(size=(2, 3)) > 0.5, rng.standard_normal((2, 3)),
+                  rng.standard_normal((3,))), {})]
+
+
+@register
+class To(Op):
+    """Cast to ``dtype``; the gradient is cast back to the input's dtype."""
+    name = "to"
+
+    def forward(self, ctx, x, dtype):
+        ctx.save(src=np.result_type(x), dst=np.dtype(dtype))
+        return np.asarray(x).astype(dtype)
+
+    def vjp(self, ctx, grad_out):
+        return (to(grad_out, dtype=ctx.src),)
+
+    def jvp(self, ctx, x_dot):
+        return to(x_dot, dtype=ctx.dst)
+
+    def samples(self, rng):
+        return [((rng.standard_normal((2, 3)),), {"dtype": np.float64})]
+
+
+def _sum_tangents(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+add, sub, mul, div, pow, where, to = Add, Sub, Mul, Div, Pow, Where, To
+from .elementwise import Log as log  # noqa: E402  (pow's formula uses log)
+maximum, minimum = Maximum, Minimum
