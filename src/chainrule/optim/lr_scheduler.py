@@ -103,7 +103,8 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+        return [base_lr * fn(self.last_epoch)
+                for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
     def state_dict(self):
         state = {key: copy.deepcopy(value) for key, value in self.__dict__.items()
@@ -122,7 +123,10 @@ class LambdaLR(LRScheduler):
 
 
 class StepLR(LRScheduler):
-    """Multiply the lr by ``gamma`` every ``step_size`` epochs: ``base * gamma**(epoch // step_size)``."""
+    """Multiply the lr by ``gamma`` every ``step_size`` epochs.
+
+    From the base: ``lr = base * gamma**(epoch // step_size)``.
+    """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
         if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
@@ -151,21 +155,21 @@ class ExponentialLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """Cosine annealing from the base lr down to ``eta_min`` over ``T_max`` epochs.
+    """Cosine annealing from the base lr down to ``eta_min`` over ``T = T_max`` epochs.
 
     The closed form (Loshchilov & Hutter, SGDR, without restarts) is
 
-        lr(t) = eta_min + (base - eta_min) * (1 + cos(pi * t / T_max)) / 2
+        lr(t) = eta_min + (base - eta_min) * (1 + cos(pi t / T)) / 2
 
-    but, as PyTorch, the rate is updated recursively from the current lr:
+    but, as in PyTorch, the rate is updated recursively from the current lr,
 
-        lr(t) = eta_min + (lr(t-1) - eta_min) * (1 + cos(pi t / T_max)) / (1 + cos(pi (t-1) / T_max))
+        lr(t) = eta_min + (lr(t-1) - eta_min) * (1 + cos(pi t / T)) / (1 + cos(pi (t-1) / T))
 
     so that it composes with outside changes to ``lr``. The ratio is 0/0 where
-    the cosine returns from its trough (t - 1 = T_max, 3 T_max, ...); there the
-    step adds ``(base - eta_min) * (1 - cos(pi / T_max)) / 2`` instead. Past
-    ``T_max`` the schedule does not stop: it climbs back to the base lr over
-    the next ``T_max`` epochs, and so on, a period of ``2 T_max``.
+    the cosine leaves its trough (t - 1 = T, 3 T, ...); there the step adds
+    ``(base - eta_min) * (1 - cos(pi / T)) / 2`` instead. Past ``T`` the
+    schedule does not stop: it climbs back to the base lr over the next ``T``
+    epochs, and so on, with period ``2 T``.
     """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):

@@ -126,7 +126,8 @@ class Optimizer:
         """
         name = type(self).__name__
         if not isinstance(param_group, dict):
-            raise TypeError(f"{name}: a param group must be a dict, got {type(param_group).__name__}")
+            raise TypeError(
+                f"{name}: a param group must be a dict, got {type(param_group).__name__}")
         if "params" not in param_group:
             raise ValueError(f"{name}: a param group needs a 'params' entry, got keys "
                              f"{sorted(param_group)}")
