@@ -69,8 +69,8 @@ def result_dtype(operands):
     for group in (dims, zero_dims):
         if not group:
             continue
-        dt = np.result_type(*group)
-        cat = _category(dt)
+        cat = max(_category(d) for d in group)
+        dt = np.result_type(*[d for d in group if _category(d) == cat])
         if cat > best_cat:
             best_cat, best = cat, dt
     if scalar_cat > best_cat:

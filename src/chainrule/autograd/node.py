@@ -94,14 +94,21 @@ class Node:
         return f"<{self.name}>"
 
     # -- bookkeeping used by the op machinery and the engine ---------------
-    def track(self, outputs):
-        """After forward: tie each saved array to the tensor whose data it is."""
+    def track(self, outputs, raw_outputs):
+        """After forward: tie each saved array to the tensor whose data it is.
+
+        ``raw_outputs`` are what forward returned: NumPy gives a scalar, not a
+        0-d array, for 0-d results, so a saved output is found by identity
+        with the raw value and then replaced by the tensor's array."""
         checks = []
+        d = self.__dict__
         for name, value in self._saved.items():
-            if type(value) is not np.ndarray:
+            if not isinstance(value, (np.ndarray, np.generic)):
                 continue
-            for k, out in enumerate(outputs):
-                if value is out.data:
+            for k, raw in enumerate(raw_outputs):
+                if value is raw:
+                    out = outputs[k]
+                    d[name] = self._saved[name] = out.data
                     checks.append((name, -1 - k, out._version, out._version[0]))
                     break
             else:
@@ -142,7 +149,7 @@ class Node:
         d = self.__dict__
         freed = False
         for name, value in saved.items():
-            if type(value) is np.ndarray or isinstance(value, (Tensor, SavedTensors)):
+            if isinstance(value, (np.ndarray, np.generic, Tensor, SavedTensors)):
                 d.pop(name, None)
                 freed = True
         if freed:

@@ -43,7 +43,8 @@ def apply_inplace(t, op, *args, **params):
             f"not supported; build the new value out of place (e.g. with cr.where or cr.cat)")
     old = Tensor._make(t.data.copy(), t.grad_fn, t.requires_grad)
     old._output_nr = t._output_nr
-    out = op(old, *args, **params)
+    # x.mul_(x): the other operand is the old value too, not the one being overwritten
+    out = op(old, *[old if a is t else a for a in args], **params)
     _write(t, out.data, name)
     node = out.grad_fn
     t.grad_fn, t.requires_grad, t._output_nr = node, True, 0

@@ -109,9 +109,10 @@ class Op:
         needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
         if True in needs and _grad_state.enabled and self.differentiable:
             node = Node(self, args, needs)
-            out = Tensor._make(self.forward(node, *arrays, **params), node, True)
+            raw = self.forward(node, *arrays, **params)
+            out = Tensor._make(raw, node, True)
             if node._saved is not None:
-                node.track((out,))
+                node.track((out,), (raw,))
         else:
             node = None
             out = Tensor._make(self.forward(NO_CTX, *arrays, **params), None, False)
@@ -133,9 +134,10 @@ class UnaryOp(Op):
             return self.forward(NO_CTX, x, **params)
         if x.requires_grad and _grad_state.enabled:
             node = Node(self, (x,), (True,))
-            out = Tensor._make(self.forward(node, x.data, **params), node, True)
+            raw = self.forward(node, x.data, **params)
+            out = Tensor._make(raw, node, True)
             if node._saved is not None:
-                node.track((out,))
+                node.track((out,), (raw,))
         else:
             node = None
             out = Tensor._make(self.forward(NO_CTX, x.data, **params), None, False)
@@ -162,9 +164,10 @@ class BinaryOp(Op):
         y = b.data if tb else b
         if (ra or rb) and _grad_state.enabled:
             node = Node(self, (a, b), (ra, rb))
-            out = Tensor._make(self.forward(node, x, y), node, True)
+            raw = self.forward(node, x, y)
+            out = Tensor._make(raw, node, True)
             if node._saved is not None:
-                node.track((out,))
+                node.track((out,), (raw,))
         else:
             node = None
             out = Tensor._make(self.forward(NO_CTX, x, y), None, False)
