@@ -31,6 +31,12 @@ def test_groups_are_filled_with_defaults_and_keep_their_overrides():
     assert g2["params"] == [frozen] and g2["lr"] == 0.01 and g2["weight_decay"] == 0.2
 
 
+def test_params_may_come_from_a_generator_as_model_parameters_does():
+    params = chainrule_params()
+    opt = optim.Adam(p for p in params)
+    assert opt.param_groups[0]["params"] == params
+
+
 def test_add_param_group_steps_the_new_parameters_with_their_options():
     p, q = _param([1.0, 2.0]), _param([3.0])
     opt = optim.SGD([p], lr=0.1)
