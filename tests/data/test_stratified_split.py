@@ -30,7 +30,10 @@ def test_random_labels_with_remainder_ties_match_sklearn():
         n = int(rng.integers(4 * classes, 120))
         labels = rng.integers(0, classes, n)
         labels[:2 * classes] = np.repeat(np.arange(classes), 2)   # every class twice at least
-        test_size = float(rng.uniform(0.15, 0.5)) if case % 2 else int(rng.integers(classes, n // 2))
+        if case % 2:
+            test_size = float(rng.uniform(0.15, 0.5))
+        else:
+            test_size = int(rng.integers(classes, n // 2))
         train, test = stratified_split(labels, test_size=test_size, seed=case)
         expected_train, expected_test = _sklearn(labels, test_size, case)
         np.testing.assert_array_equal(train, expected_train)

@@ -3,7 +3,9 @@
 ``digits.csv.gz`` (1,797 rows: 64 pixel counts in 0..16, then the label) is
 the test part of the UCI "Optical Recognition of Handwritten Digits" data
 (E. Alpaydin and C. Kaynak, 1998), copied unchanged from scikit-learn 1.9.1
-(``sklearn/datasets/data/digits.csv.gz``, BSD-3-Clause); see README.md here.
+(``sklearn/datasets/data/digits.csv.gz``), which distributes it under the
+BSD 3-Clause licence, Copyright (c) 2007-2026 The scikit-learn developers;
+see README.md here.
 Embedding it lets every example run offline without scikit-learn.
 """
 import functools
