@@ -11,7 +11,11 @@ How ``run`` measures, and why:
 
 - Only ratios are reported as results. The machine is shared, so absolute
   times drift with other people's load; a ratio of two implementations
-  measured under the same load does not.
+  measured under the same load drifts far less. Not at all loads, though:
+  once the load average passes the core count, threaded code (waiting at
+  barriers for a descheduled thread) suffers more than single-threaded
+  code, so each workload's rows end with the load average of the moment;
+  rerun when it was high.
 - Implementations are interleaved in rounds: round r runs a block of calls
   of every implementation (A, B, C, then B, C, A, ...: the order rotates so
   that none always follows the same neighbour). A load spike then hits one
@@ -39,6 +43,7 @@ import gc
 import importlib
 import itertools
 import json
+import os
 import statistics
 import sys
 import time
@@ -165,7 +170,8 @@ def run(workloads, min_time=2.0, rounds=None, min_rounds=10, implementations=Non
     "not installed" or "failed"), ``message``, ``rounds``, ``calls`` (the
     timed ones), ``median_us``, ``q1_us``, ``q3_us`` (quartiles),
     ``ratio_pytorch``, ``ratio_numpy`` (``None`` when the reference did not
-    run) and ``metrics`` (a dict, possibly empty).
+    run), ``metrics`` (a dict, possibly empty) and ``load_average`` (the
+    machine's 1-minute load average when the workload finished).
     """
     results = []
     if file is not None:
@@ -212,13 +218,17 @@ def _run_workload(workload, min_time, rounds, min_rounds, only, threads):
                     rows[name][f"ratio_{reference}"] = statistics.median(ratios)
             if workload.metrics is not None:
                 rows[name]["metrics"] = workload.metrics(median)
+    load = os.getloadavg()[0]
+    for row in rows.values():
+        row["load_average"] = load
     return list(rows.values())
 
 
 def _row(workload, implementation):
     return {"workload": workload, "implementation": implementation, "status": None,
-            "message": "", "rounds": 0, "calls": 0, "median_us": None, "q1_us": None, "q3_us": None,
-            "ratio_pytorch": None, "ratio_numpy": None, "metrics": {}}
+            "message": "", "rounds": 0, "calls": 0,
+            "median_us": None, "q1_us": None, "q3_us": None,
+            "ratio_pytorch": None, "ratio_numpy": None, "metrics": {}, "load_average": None}
 
 
 def _repeat(step, calls, seconds):
@@ -280,8 +290,11 @@ def format_table(rows, column_titles=True):
                              f"{_ratio(row['ratio_pytorch']):>10} {_ratio(row['ratio_numpy']):>8}")
         for row in group:
             if row["metrics"]:
-                shown = ", ".join(f"{value:.3g} {label}" for label, value in row["metrics"].items())
+                shown = ", ".join(f"{value:.3g} {label}"
+                                  for label, value in row["metrics"].items())
                 lines.append(f"    {row['implementation']}: {shown}")
+        lines.append(f"    (load average {group[0]['load_average']:.1f} on "
+                     f"{os.cpu_count()} cores)")
     return "\n".join(lines)
 
 

@@ -17,7 +17,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the repo root: benchmarks/
 
-from benchmarks import all_workloads, digits_mlp, harness, lstm_step, mlp_step, op_chain  # noqa: E402
+from benchmarks import (all_workloads, digits_mlp, harness, lstm_step,  # noqa: E402
+                        mlp_step, op_chain)
 
 
 def assert_all_close(actual, expected, rtol=1e-10, atol=1e-12):
@@ -99,7 +100,8 @@ def test_mlp_flops_counts_three_forward_and_five_backward_products():
 
 @pytest.mark.parametrize("optimizer, lr", [("sgd", 0.1), ("adam", 1e-2)])
 def test_mlp_chainrule_matches_numpy(optimizer, lr):
-    cr = chainrule_or_skip(*mlp_step.MODULE_API, {"sgd": "optim.SGD", "adam": "optim.Adam"}[optimizer])
+    optimizer_class = {"sgd": "optim.SGD", "adam": "optim.Adam"}[optimizer]
+    cr = chainrule_or_skip(*mlp_step.MODULE_API, optimizer_class)
     problem = small_mlp_problem(dtype=np.float32)
     reference = mlp_step.NumpyMLP(problem, optimizer, lr)
     model = mlp_step.ModuleMLP(cr, problem, optimizer, lr)
