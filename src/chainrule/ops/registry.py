@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import anomaly
+from ..autograd import forward_ad
 from ..autograd.grad_mode import state as _grad_state
 from ..autograd.node import Node
 from ..tensor import Tensor
@@ -105,6 +106,8 @@ class Op:
                 break
         else:
             return self.forward(NO_CTX, *args, **params)   # plain arrays in, array out
+        if forward_ad.state.levels:
+            return _call_dual(self, args, params)
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
         if True in needs and _grad_state.enabled and self.differentiable:
@@ -132,6 +135,8 @@ class UnaryOp(Op):
     def __call__(self, x, **params):
         if not isinstance(x, Tensor):
             return self.forward(NO_CTX, x, **params)
+        if forward_ad.state.levels:
+            return _call_dual(self, (x,), params)
         if x.requires_grad and _grad_state.enabled:
             node = Node(self, (x,), (True,))
             raw = self.forward(node, x.data, **params)
@@ -158,6 +163,8 @@ class BinaryOp(Op):
             pass   # the common case, tested first because it is cheap
         elif needs_promotion(a, b):
             a, b = promote((a, b))
+        if forward_ad.state.levels:
+            return _call_dual(self, (a, b), {})
         ra = ta and a.requires_grad
         rb = tb and b.requires_grad
         x = a.data if ta else a
@@ -174,6 +181,28 @@ class BinaryOp(Op):
         if anomaly.state.enabled:
             anomaly.check_forward(self, node, out)
         return out
+
+
+def _call_dual(op, args, params):
+    """The call while a forward-mode level is open: forward always runs with a
+    real ctx, because the jvp rule reads what forward saved."""
+    arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+    needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
+    ctx = Node(op, args, needs)
+    raw = op.forward(ctx, *arrays, **params)
+    record = True in needs and _grad_state.enabled and op.differentiable
+    out = Tensor._make(raw, ctx if record else None, record)
+    if ctx._saved is not None:
+        ctx.track((out,), (raw,))
+    if op.view:
+        base = args[0]
+        out._version = base._version
+        out._base = base if base._base is None else base._base
+    if op.differentiable:
+        forward_ad.propagate(op, ctx, args, out)
+    if anomaly.state.enabled:
+        anomaly.check_forward(op, ctx if record else None, out)
+    return out
 
 
 def as_array(x):
