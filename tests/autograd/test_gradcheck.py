@@ -97,6 +97,14 @@ def test_constants_among_inputs_are_passed_through_unchecked(rng):
     assert gradcheck(lambda a, s, c: a * s + c.exp(), (x, scale, frozen))
 
 
+def test_non_leaf_and_non_contiguous_inputs_are_checked(rng):
+    x = leaf(rng.standard_normal((3, 2))).T          # a transposed view, not a leaf
+    assert not x.is_leaf and not x.data.flags.c_contiguous
+    assert gradcheck(lambda a: (a * a).sum(0), x)
+    with pytest.raises(GradcheckError, match=r"input 0 at element \(\d, \d\)"):
+        gradcheck(square_missing_factor, x)
+
+
 def test_integer_outputs_are_ignored(rng):
     x = leaf(rng.standard_normal(5))
     assert gradcheck(lambda a: (a.exp(), cr.tensor(np.arange(3))), x)
