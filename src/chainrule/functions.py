@@ -300,17 +300,27 @@ def stack(tensors, dim=0):
 def split(input, split_size_or_sections, dim=0):
     dim = _check_dim(dim, input.ndim, "split")
     n = input.shape[dim]
-    if isinstance(split_size_or_sections, int):
-        if split_size_or_sections <= 0:
-            raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
-        sizes = [split_size_or_sections] * (n // split_size_or_sections)
-        if n % split_size_or_sections:
-            sizes.append(n % split_size_or_sections)
-    else:
+    if isinstance(split_size_or_sections, (int, np.integer)) and \
+            not isinstance(split_size_or_sections, bool):
+        size = int(split_size_or_sections)
+        if size <= 0 and not (size == 0 and n == 0):
+            raise ValueError(f"split: split_size must be positive, got {size}")
+        sizes = [size] * (n // size) if size else [0]
+        if size and n % size:
+            sizes.append(n % size)
+        if not sizes:
+            sizes = [0]   # a size-0 dimension still gives one empty piece, as PyTorch
+    elif isinstance(split_size_or_sections, (list, tuple)):
         sizes = list(split_size_or_sections)
+        if any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0
+               for k in sizes):
+            raise ValueError(f"split: sections must be non-negative ints, got {sizes}")
         if builtins.sum(sizes) != n:
             raise ValueError(f"split: sections {sizes} sum to {builtins.sum(sizes)}, but "
                              f"dimension {dim} has size {n}")
+    else:
+        raise TypeError(f"split: split_size_or_sections must be an int or a list of ints, "
+                        f"got {type(split_size_or_sections).__name__}")
     out, start = [], 0
     for size in sizes:
         index = (slice(None),) * dim + (slice(start, start + size),)
@@ -320,10 +330,12 @@ def split(input, split_size_or_sections, dim=0):
 
 
 def chunk(input, chunks, dim=0):
-    if chunks <= 0:
-        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
     n = input.shape[_check_dim(dim, input.ndim, "chunk")]
-    return split(input, -(-n // chunks) if n else 1, dim)
+    if n == 0:
+        return split(input, [0] * int(chunks), dim)
+    return split(input, -(-n // chunks), dim)
 
 
 def unbind(input, dim=0):
