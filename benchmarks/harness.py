@@ -31,6 +31,9 @@ How ``run`` measures, and why:
 - The ratio to a reference is the median over rounds of the per-round ratio
   of block medians (paired: both sides of a ratio come from the same
   round), not a ratio of two medians taken at different moments.
+- Absolute numbers derived from a time (GFLOP/s, µs per op) use the best
+  round (the smallest block median: the round least disturbed by other
+  work), as the matmul peak they are compared with uses its best repeat.
 - PyTorch and NumPy's BLAS both get the same number of threads (2 by
   default): ``torch.set_num_threads`` and ``threadpoolctl`` when installed.
 
@@ -66,8 +69,9 @@ class Workload:
 
     ``implementations`` maps a name to a factory; ``factory()`` returns a
     zero-argument callable that runs one step. ``metrics``, if given, turns
-    one implementation's median step time in seconds into named numbers
-    (GFLOP/s, µs per op, ...) shown under the table and kept in the results.
+    one implementation's step time in seconds (of its best round) into named
+    numbers (GFLOP/s, µs per op, ...) shown under the table and kept in the
+    results.
     """
     name: str
     description: str
@@ -135,7 +139,7 @@ def limit_threads(threads):
 def matmul_peak_gflops(dtype=np.float32, sizes=(1024, 1536, 2048), repeats=5, threads=2):
     """The machine's matmul peak in GFLOP/s, measured with NumPy's BLAS.
 
-    For each n in ``sizes``, the median time of ``repeats`` products of two
+    For each n in ``sizes``, the best time of ``repeats`` products of two
     n x n matrices (2 n**3 flops each) into a preallocated result; the best
     size wins (BLAS reaches its peak only on large enough blocks). Cached:
     measured once per process and argument set.
@@ -153,7 +157,7 @@ def matmul_peak_gflops(dtype=np.float32, sizes=(1024, 1536, 2048), repeats=5, th
                 start = time.perf_counter()
                 np.matmul(a, b, out=out)
                 times.append(time.perf_counter() - start)
-            best = max(best, 2 * n ** 3 / statistics.median(times) / 1e9)
+            best = max(best, 2 * n ** 3 / min(times) / 1e9)
     return best
 
 
@@ -169,6 +173,7 @@ def run(workloads, min_time=2.0, rounds=None, min_rounds=10, implementations=Non
     A result dict has ``workload``, ``implementation``, ``status`` ("ok",
     "not installed" or "failed"), ``message``, ``rounds``, ``calls`` (the
     timed ones), ``median_us``, ``q1_us``, ``q3_us`` (quartiles),
+    ``best_round_us`` (the smallest block median),
     ``ratio_pytorch``, ``ratio_numpy`` (``None`` when the reference did not
     run), ``metrics`` (a dict, possibly empty) and ``load_average`` (the
     machine's 1-minute load average when the workload finished).
@@ -207,17 +212,18 @@ def _run_workload(workload, min_time, rounds, min_rounds, only, threads):
         blocks = _interleave(steps, min_time, rounds, min_rounds)
         for name, own in blocks.items():
             times = [t for block in own for t in block]
-            median = statistics.median(times)
-            q1, _, q3 = statistics.quantiles(times, n=4, method="inclusive")
+            q1, median, q3 = statistics.quantiles(times, n=4, method="inclusive")
+            best_round = min(statistics.median(block) for block in own)
             rows[name].update(status="ok", rounds=len(own), calls=len(times),
-                              median_us=median * 1e6, q1_us=q1 * 1e6, q3_us=q3 * 1e6)
+                              median_us=median * 1e6, q1_us=q1 * 1e6, q3_us=q3 * 1e6,
+                              best_round_us=best_round * 1e6)
             for reference in REFERENCES:
                 if reference in blocks:
                     ratios = [statistics.median(a) / statistics.median(b)
                               for a, b in zip(own, blocks[reference])]
                     rows[name][f"ratio_{reference}"] = statistics.median(ratios)
             if workload.metrics is not None:
-                rows[name]["metrics"] = workload.metrics(median)
+                rows[name]["metrics"] = workload.metrics(best_round)
     load = os.getloadavg()[0]
     for row in rows.values():
         row["load_average"] = load
@@ -227,7 +233,7 @@ def _run_workload(workload, min_time, rounds, min_rounds, only, threads):
 def _row(workload, implementation):
     return {"workload": workload, "implementation": implementation, "status": None,
             "message": "", "rounds": 0, "calls": 0,
-            "median_us": None, "q1_us": None, "q3_us": None,
+            "median_us": None, "q1_us": None, "q3_us": None, "best_round_us": None,
             "ratio_pytorch": None, "ratio_numpy": None, "metrics": {}, "load_average": None}
 
 
@@ -267,8 +273,9 @@ def _header(threads):
     torch = sys.modules.get("torch")
     if torch is not None:
         versions.append(f"torch {torch.__version__}")
-    return (f"{threads} threads each; {', '.join(versions)}; median per call; "
-            f"ratios are medians of per-round ratios (< 1: faster than the reference)")
+    return (f"{threads} threads each; {', '.join(versions)}. Times in µs per call: the median "
+            f"and the best round's median;\nratios: medians of per-round ratios "
+            f"(< 1: faster than the reference); metrics from the best round.")
 
 
 def format_table(rows, column_titles=True):
@@ -277,7 +284,7 @@ def format_table(rows, column_titles=True):
     lines = []
     if column_titles:
         titles = (f"{'workload':<20} {'implementation':<18} {'median µs':>11} "
-                  f"{'x pytorch':>10} {'x numpy':>8}")
+                  f"{'best round':>11} {'x pytorch':>10} {'x numpy':>8}")
         lines += [titles, "-" * len(titles)]
     for name, group in itertools.groupby(rows, key=lambda row: row["workload"]):
         group = list(group)
@@ -286,7 +293,7 @@ def format_table(rows, column_titles=True):
             if row["status"] != "ok":
                 lines.append(f"{first} {row['status']}: {row['message']}")
             else:
-                lines.append(f"{first} {row['median_us']:>11.1f} "
+                lines.append(f"{first} {row['median_us']:>11.1f} {row['best_round_us']:>11.1f} "
                              f"{_ratio(row['ratio_pytorch']):>10} {_ratio(row['ratio_numpy']):>8}")
         for row in group:
             if row["metrics"]:
