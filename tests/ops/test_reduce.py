@@ -381,3 +381,18 @@ def test_argmax_argmin_with_ties_match_torch(shape, seed, data):
         ours = getattr(ops, name)(cr.tensor(x), dim=dim, keepdim=keepdim)
         theirs = getattr(torch, name)(torch.tensor(x), dim=dim, keepdim=keepdim)
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_max_and_min_with_dim_route_the_gradient_to_the_first_tied_index_as_torch(rng):
+    """functions.max/min(dim) build on argmax/argmin(keepdim=True) and gather."""
+    x = np.array([[1.0, 3.0, 3.0], [2.0, -1.0, 2.0], [0.0, 0.0, 0.0]])
+    g = rng.standard_normal(3)
+    for name in ("max", "min"):
+        xc, xt = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        values, indices = getattr(cr, name)(xc, dim=1)
+        values_t, indices_t = getattr(torch, name)(xt, dim=1)
+        np.testing.assert_array_equal(indices.numpy(), indices_t.numpy())
+        values.backward(cr.tensor(g))
+        values_t.backward(torch.tensor(g))
+        _close(values, values_t)
+        _close(xc.grad, xt.grad)

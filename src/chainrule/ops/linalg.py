@@ -7,6 +7,7 @@ forward-mode rule is the sum of the op applied with one tangent at a time.
 The formulas call ``matmul``/``einsum``/``permute``/``reshape`` themselves, so
 under create_graph the backward pass is recorded and differentiates again.
 """
+import math
 import string
 
 import numpy as np
@@ -84,7 +85,7 @@ class Matmul(Op):
                      transposed=(_is_transposed(a), _is_transposed(b)))
         if len(sa) > 2 and len(sb) <= 2:
             # one 2-D product of the flattened batch: (B..., m, k) -> (B...*m, k)
-            out = np.matmul(np.reshape(a, (-1, ka)), b)
+            out = np.matmul(np.reshape(a, (math.prod(sa[:-1]), ka)), b)
             return out.reshape(sa[:-1] + sb[1:])
         try:
             return np.matmul(a, b)
@@ -110,22 +111,28 @@ class Matmul(Op):
                 grad_b = mT(matmul(mT(grad_out), ctx.a)) if t_b else matmul(mT(ctx.a), grad_out)
             return grad_a, grad_b
         # put back the 1 a vector operand lost, so every case is a matrix product
-        sa2 = (1,) + sa if len(sa) == 1 else sa
-        sb2 = sb + (1,) if len(sb) == 1 else sb
-        g = reshape(grad_out, np.broadcast_shapes(sa2[:-2], sb2[:-2]) + (sa2[-2], sb2[-1]))
+        vec_a, vec_b = len(sa) == 1, len(sb) == 1
+        sa2 = (1,) + sa if vec_a else sa
+        sb2 = sb + (1,) if vec_b else sb
+        g = grad_out
+        if vec_a or vec_b:
+            g = reshape(g, np.broadcast_shapes(sa2[:-2], sb2[:-2]) + (sa2[-2], sb2[-1]))
         grad_a = grad_b = None
         if need_a:
-            b = ctx.b if len(sb) > 1 else reshape(ctx.b, sb2)
-            grad_a = reshape(sum_to(matmul(g, mT(b)), sa2), sa)
+            b = reshape(ctx.b, sb2) if vec_b else ctx.b
+            grad_a = sum_to(matmul(g, mT(b)), sa2)
+            if vec_a:
+                grad_a = reshape(grad_a, sa)
         if need_b:
-            a = ctx.a if len(sa) > 1 else reshape(ctx.a, sa2)
+            a = reshape(ctx.a, sa2) if vec_a else ctx.a
             if len(sb2) == 2 and len(sa2) > 2:
                 # a batch against one matrix: fold the batch into one product
-                k, n = sb2
-                grad_b = matmul(mT(reshape(a, (-1, k))), reshape(g, (-1, n)))
+                rows = math.prod(g.shape[:-1])
+                grad_b = matmul(mT(reshape(a, (rows, sb2[0]))), reshape(g, (rows, sb2[1])))
             else:
                 grad_b = sum_to(matmul(mT(a), g), sb2)
-            grad_b = reshape(grad_b, sb)
+            if vec_b:
+                grad_b = reshape(grad_b, sb)
         return grad_a, grad_b
 
     def jvp(self, ctx, a_dot, b_dot):
