@@ -1,0 +1,5 @@
+"""``chainrule.nn``: modules, layers, losses and their function forms
+(``import chainrule.nn as nn``, ``import chainrule.nn.functional as F``)."""
+from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
+from .module import Module  # noqa: F401
+from .parameter import Parameter  # noqa: F401
