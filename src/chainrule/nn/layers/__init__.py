@@ -1,0 +1,16 @@
+"""The layers of ``chainrule.nn`` (re-exported there)."""
+from .activation import (
+    GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh)
+from .dropout import Dropout
+from .embedding import Embedding
+from .flatten import Flatten
+from .linear import Identity, Linear
+from .loss import (
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, MultiMarginLoss,
+    NLLLoss)
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
+
+__all__ = ["GELU", "LeakyReLU", "LogSoftmax", "ReLU", "Sigmoid", "SiLU", "Softmax", "Softplus",
+           "Tanh", "Dropout", "Embedding", "Flatten", "Identity", "Linear", "BCELoss",
+           "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss",
+           "MultiMarginLoss", "NLLLoss", "BatchNorm1d", "BatchNorm2d", "LayerNorm"]
