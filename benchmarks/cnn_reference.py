@@ -13,8 +13,9 @@ for weights and biases, drawn once with NumPy).
   channels-last (N, H, W, C) throughout. A convolution is im2col with columns
   ordered (kh, kw, C): nine slice copies, each moving rows of C contiguous
   channels, then one matmul (N*H*W, 9*C) @ (9*C, C_out). Its backward is
-  grad_w = cols^T @ grad_out, grad_cols = grad_out @ W^T and col2im as nine
-  slice additions into a zero-bordered buffer. Max pool 2x2 is ``np.maximum``
+  grad_w = cols^T @ grad_out and col2im of grad_out @ W^T as nine slice
+  additions into a zero-bordered buffer, each offset's block of columns
+  computed by its own matmul just before it is added. Max pool 2x2 is ``np.maximum``
   of the four strided quadrants; its backward routes each gradient to the
   first quadrant holding the maximum (PyTorch's choice on ties). The linear
   weight is kept with its inputs in (h, w, c) order, so the channels-last
@@ -142,7 +143,7 @@ class _Conv3x3:
         self.cols = np.empty((n, size, size, 9, c_in), dtype=dtype)
         self.out = np.empty((n * size * size, c_out), dtype=dtype)
         self.relu_mask = np.empty((n * size * size, c_out), dtype=bool)
-        self.grad_cols = np.empty((n * size * size, 9 * c_in), dtype=dtype)
+        self.grad_block = np.empty((n * size * size, c_in), dtype=dtype)
         self.grad_padded = np.empty_like(self.padded)
         self.size = size
 
@@ -169,12 +170,16 @@ class _Conv3x3:
         np.sum(grad_z, axis=0, out=grad_b)
         if not input_grad:
             return None
-        np.matmul(grad_z, w.T, out=self.grad_cols)
-        grad_cols = self.grad_cols.reshape(self.cols.shape)
+        # col2im of grad_z @ w.T, one offset's block of columns at a time: each
+        # block comes out contiguous for the addition (the slices of the whole
+        # grad_cols matrix are strided, and measured ~2x slower here)
+        c_in = self.grad_block.shape[1]
+        block = self.grad_block.reshape(-1, s, s, c_in)
         self.grad_padded.fill(0)
         for k in range(9):
             i, j = divmod(k, 3)
-            self.grad_padded[:, i:i + s, j:j + s] += grad_cols[:, :, :, k]
+            np.matmul(grad_z, w[k * c_in:(k + 1) * c_in].T, out=self.grad_block)
+            self.grad_padded[:, i:i + s, j:j + s] += block
         return self.grad_padded[:, 1:-1, 1:-1]
 
 

@@ -242,7 +242,7 @@ def has_window_without_input(x, params):
     input (another row or plane gets it); ours drops it. Those cases are
     tested on their own below."""
     windows = pk.max_pool2d_forward if x.ndim == 4 else pk.max_pool1d_forward
-    saved = windows(x, **params)[1].windows
+    saved = windows(x, **params)[1].plan.windows
     for n, k, s, dil, pad, out in zip(saved.in_size, saved.kernel, saved.stride,
                                       saved.dilation, saved.pad_lo, saved.out_size):
         for o in range(out):
