@@ -49,11 +49,13 @@ def _bad(array):
 
 
 def check_forward(op, node, out):
+    from .node import user_site
+    if node is not None and node.where is None:
+        node.where = user_site()   # so a NaN in backward can name the line too
     bad = _bad(out.data)
     if bad is None:
         return
-    from .node import user_site
-    file, line = node.where if node is not None else user_site()
+    file, line = user_site()
     raise FloatingPointError(
         f"detect_anomaly: {op.name} produced {bad} in its forward output "
         f"(at {file}:{line})")
@@ -65,7 +67,7 @@ def check_backward(node, grads):
             continue
         bad = _bad(getattr(g, "data", g))
         if bad is not None:
-            file, line = node.where
+            file, line = node.site()
             raise FloatingPointError(
                 f"detect_anomaly: {node.name} returned {bad} in the gradient for its "
                 f"input {i} during backward; the operation was recorded at {file}:{line}")

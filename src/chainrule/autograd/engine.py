@@ -200,7 +200,7 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None, prune=Fals
                 grads = node.op.vjp(node, *grad_out)
             if watch.enabled:
                 anomaly.check_backward(node, grads)
-            if not retain_graph and node._saved is not None:
+            if node.freeable and not retain_graph:
                 node.release()
             for t, g, needed in zip(node.inputs, grads, node.needs_input_grad):
                 if needed and g is not None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import grad_mode
-from .node import Node, SavedTensors, TensorCtx
+from .node import Node, SavedTensors, TensorCtx, user_site
 
 
 class _FunctionOp:
@@ -146,6 +146,8 @@ def _connect(ctx, args, outputs):
         ctx._saved = {"_saved_entries": entries}
         ctx._saved_entries = entries
         ctx._checks = checks
+        ctx.freeable = True
+    ctx.where = user_site()
     return outputs
 
 

@@ -54,12 +54,14 @@ class Node:
     chainrule accumulates into leaves without a node of their own).
     """
 
-    __slots__ = ("op", "inputs", "needs_input_grad", "seq", "where", "__dict__", "__weakref__")
+    __slots__ = ("op", "inputs", "needs_input_grad", "seq", "__dict__", "__weakref__")
 
     # rarely used state lives in the instance dict only when set
     n_outputs = 1
     _saved = None          # name -> value given to ctx.save
     _checks = ()           # (name, source, version_counter, version_at_save)
+    where = None           # (file, line) of the user's code; set when arrays are saved
+    freeable = False       # saved arrays that backward frees
     freed = False
     watched = False        # True once out_hooks or retained is set
     out_hooks = None       # output_nr -> [hook]
@@ -70,16 +72,16 @@ class Node:
         self.inputs = inputs
         self.needs_input_grad = needs_input_grad   # one bool per input
         self.seq = next(_sequence)
-        self.where = user_site()
 
     # -- the ctx API -------------------------------------------------------
     def save(self, **values):
         """Keep ``values`` for backward, reachable as ``ctx.<name>``."""
-        self.__dict__.update(values)
-        if self._saved is None:
-            self._saved = values
+        d = self.__dict__
+        if "_saved" in d:
+            d["_saved"].update(values)
         else:
-            self._saved.update(values)
+            d["_saved"] = values
+        d.update(values)
 
     @property
     def name(self):
@@ -102,9 +104,11 @@ class Node:
         with the raw value and then replaced by the tensor's array."""
         checks = []
         d = self.__dict__
+        arrays = False
         for name, value in self._saved.items():
             if not isinstance(value, (np.ndarray, np.generic)):
                 continue
+            arrays = True
             for k, raw in enumerate(raw_outputs):
                 if value is raw:
                     out = outputs[k]
@@ -118,12 +122,21 @@ class Node:
                         break
         if checks:
             self._checks = checks
+        if arrays:
+            # only nodes holding arrays can fail a version check or be freed,
+            # so only they pay for finding the user's line
+            self.freeable = True
+            self.where = user_site()
+
+    def site(self):
+        """``(file, line)`` where this node was recorded, when known."""
+        return self.where or ("<unknown>", 0)
 
     def check_versions(self):
         for name, source, counter, saved_at in self._checks:
             if counter[0] != saved_at:
                 what = "its output" if source < 0 else f"its input {source}"
-                file, line = self.where
+                file, line = self.site()
                 raise RuntimeError(
                     f"backward: {self.name} (recorded at {file}:{line}) saved {what} "
                     f"as '{name}' at version {saved_at}, but it has been modified in place "
@@ -133,7 +146,7 @@ class Node:
 
     def check_not_freed(self):
         if self.freed:
-            file, line = self.where
+            file, line = self.site()
             raise RuntimeError(
                 f"backward: trying to backward through {self.name} (recorded at {file}:{line}) "
                 f"a second time, but its saved values were freed by the first backward. "
@@ -142,20 +155,13 @@ class Node:
                 f".detach() it so the new graph does not reach into the old one.")
 
     def release(self):
-        """Free the saved arrays after backward (the graph cannot run again)."""
-        saved = self._saved
-        if saved is None:
-            return
+        """Free what forward saved (backward ran and cannot run again)."""
         d = self.__dict__
-        freed = False
-        for name, value in saved.items():
-            if isinstance(value, (np.ndarray, np.generic, Tensor, SavedTensors)):
-                d.pop(name, None)
-                freed = True
-        if freed:
-            self.freed = True
-        self._saved = None
-        self._checks = ()
+        for name in self._saved:
+            d.pop(name, None)
+        d["_saved"] = None
+        d["_checks"] = ()
+        d["freed"] = True
 
     def saved_tensor(self, name):
         """The Tensor form of saved value ``name`` (for create_graph formulas)."""

@@ -27,7 +27,8 @@ class Binary(BinaryOp):
 
 def _shapes(ctx):
     x, y = ctx.inputs
-    return getattr(x, "shape", ()), getattr(y, "shape", ())
+    return (x.data.shape if isinstance(x, Tensor) else np.shape(x),
+            y.data.shape if isinstance(y, Tensor) else np.shape(y))
 
 
 @register
