@@ -24,22 +24,20 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def user_site():
-    """``(filename, lineno)`` of the innermost frame outside chainrule.
-
-    Runs for every recorded op, so it compares file names (whose hashes
-    Python caches) rather than anything costlier."""
+    """``(filename, lineno)`` of the innermost frame outside chainrule."""
     frame = sys._getframe(2)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if filename not in _own_files:
-            if not filename.startswith(_PACKAGE_DIR):
-                return (filename, frame.f_lineno)
-            _own_files.add(filename)
+        own = _is_own_file.get(filename)
+        if own is None:
+            own = _is_own_file[filename] = filename.startswith(_PACKAGE_DIR)
+        if not own:
+            return (filename, frame.f_lineno)
         frame = frame.f_back
     return ("<unknown>", 0)
 
 
-_own_files = set()
+_is_own_file = {}   # file name -> is it chainrule's? (user_site runs per recorded op)
 
 
 class SavedTensors(list):
@@ -102,17 +100,17 @@ class Node:
         ``raw_outputs`` are what forward returned: NumPy gives a scalar, not a
         0-d array, for 0-d results, so a saved output is found by identity
         with the raw value and then replaced by the tensor's array."""
+        saved = self._saved
         checks = []
-        d = self.__dict__
         arrays = False
-        for name, value in self._saved.items():
-            if not isinstance(value, (np.ndarray, np.generic)):
+        for name, value in saved.items():
+            if type(value) is not np.ndarray and not isinstance(value, np.generic):
                 continue
             arrays = True
             for k, raw in enumerate(raw_outputs):
                 if value is raw:
                     out = outputs[k]
-                    d[name] = self._saved[name] = out.data
+                    self.__dict__[name] = saved[name] = out.data
                     checks.append((name, -1 - k, out._version, out._version[0]))
                     break
             else:
@@ -120,11 +118,10 @@ class Node:
                     if isinstance(t, Tensor) and value is t.data:
                         checks.append((name, i, t._version, t._version[0]))
                         break
-        if checks:
-            self._checks = checks
         if arrays:
             # only nodes holding arrays can fail a version check or be freed,
             # so only they pay for finding the user's line
+            self._checks = checks
             self.freeable = True
             self.where = user_site()
 
