@@ -34,8 +34,9 @@ the columns are gathered. With activations as (N, *spatial, C) and columns
 ordered (kernel offset, channel), every copy moves whole contiguous rows of C
 channels: im2col is prod(kernel) slice copies and col2im prod(kernel) slice
 additions, a Python loop over kernel offsets only (9 for a 3x3 kernel), never
-over pixels, batch or channels. The same gather in NCHW order moves single
-elements and measured well over 1.5x slower.
+over pixels, batch or channels. (A plain NCHW im2col, ``sliding_window_view``
+reshaped, gathers single elements: for the whole digits CNN step it measured
+2.6x PyTorch's time against 1.6x for this layout.)
 
 Entry points:
 
