@@ -186,3 +186,10 @@ def test_next_functions_lists_one_entry_per_input():
     (parent, k), = z.grad_fn.next_functions
     assert parent.name == "MulBackward" and k == 0
     assert len(parent.next_functions) == 2
+
+
+def test_leaf_gradients_that_are_views_of_one_array_are_not_shared():
+    x, z = leaf([1.0, 2.0, 3.0, 4.0]), leaf([[1.0, 2.0], [3.0, 4.0]])
+    (x.reshape(2, 2) + z).sum().backward()   # x.grad would be a view of z.grad's array
+    x.grad.data *= 5
+    assert np.allclose(z.grad.numpy(), 1.0)

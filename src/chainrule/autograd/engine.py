@@ -273,13 +273,15 @@ def _accumulate(t, g, create_graph, handed_out=None):
     if g.dtype != t.data.dtype:
         g = g.astype(t.data.dtype)
     if t.grad is None:
-        # own the array: a formula may hand the same array to several inputs,
-        # and optimisers and clip_grad_norm_ edit .grad in place
-        if not g.flags.writeable or g.base is not None or \
-                (handed_out is not None and id(g) in handed_out):
+        # Own the memory: a formula may hand one array (or views of it) to
+        # several inputs, and optimisers and clip_grad_norm_ edit .grad in
+        # place. A view of memory no other leaf holds is kept as it is.
+        owner = g if g.base is None else g.base
+        if not g.flags.writeable or (handed_out is not None and id(owner) in handed_out):
             g = g.copy()
+            owner = g
         if handed_out is not None:
-            handed_out.add(id(g))
+            handed_out.add(id(owner))
         t.grad = Tensor._make(g, None, False)
     else:
         t.grad.data = t.grad.data + g
