@@ -146,7 +146,7 @@ def test_split_bad_sections():
         cr.split(cr.ones(3), [1, 1])
     with pytest.raises(ValueError, match=r"split: split_size must be positive, got 0"):
         cr.split(cr.ones(3), 0)
-    with pytest.raises(ValueError, match=r"chunk: chunks must be positive, got 0"):
+    with pytest.raises(ValueError, match=r"chunk: chunks must be a positive int, got 0"):
         cr.chunk(cr.ones(3), 0)
 
 

@@ -103,7 +103,7 @@ class Flip(Op):
     name = "flip"
 
     def forward(self, ctx, x, dims):
-        dims = normalize_dims("flip", dims, np.ndim(x))
+        dims = normalize_dims("flip", dims, np.ndim(x)) if len(dims) else ()   # () flips nothing
         ctx.save(dims=dims)
         return np.flip(x, axis=dims).copy()
 

@@ -20,8 +20,9 @@ __all__ = ["sum", "mean", "prod", "var", "std", "amax", "amin", "logsumexp", "no
 
 
 def normalize_dims(op, dim, ndim):
-    """``dim`` as a sorted tuple of non-negative axes; all axes for ``None``."""
-    if dim is None:
+    """``dim`` as a sorted tuple of non-negative axes; all axes for ``None``
+    and, as in PyTorch, for an empty tuple or list."""
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return tuple(range(ndim))
     dims = (dim,) if isinstance(dim, (int, np.integer)) and not isinstance(dim, bool) else dim
     try:
