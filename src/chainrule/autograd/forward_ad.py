@@ -77,4 +77,23 @@ def propagate(op, ctx, args, out):
         return
     out_dot = op.jvp(ctx, *tangents)
     if out_dot is not None:
-        state.levels[-1][id(out)] = (out, out_dot)
+        level = state.levels[-1]
+        level[id(out)] = (out, out_dot)
+        # Under create_graph a formula reads a saved output as a new Tensor
+        # made from the node (Node.saved_tensor: the node never holds its
+        # output), so the tangent is also filed under the node for adopt().
+        level[id(ctx)] = (ctx, out_dot)
+
+
+def adopt(node, out):
+    """Give ``out``, a Tensor re-made from ``node``'s saved output, the
+    tangent that output carries at the innermost level (if any).
+
+    Without this, forward-over-reverse (jvp of a gradient, hessian) drops
+    the tangent of every output an op's backward formula reads (tanh, exp,
+    sigmoid, sqrt ...), and the second derivative misses that term."""
+    if state.levels:
+        level = state.levels[-1]
+        entry = level.get(id(node))
+        if entry is not None and entry[0] is node:
+            level[id(out)] = (out, entry[1])

@@ -18,6 +18,7 @@ import sys
 import numpy as np
 
 from ..tensor import Tensor
+from . import forward_ad
 
 _sequence = itertools.count()
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -171,6 +172,7 @@ class Node:
             out = Tensor._make(value, self, True)
             out._output_nr = -1 - source
             out._version = counter
+            forward_ad.adopt(self, out)
             return out
         return value
 

@@ -26,9 +26,11 @@ class Binary(BinaryOp):
 
 
 def _shapes(ctx):
-    x, y = ctx.inputs
-    return (x.data.shape if isinstance(x, Tensor) else np.shape(x),
-            y.data.shape if isinstance(y, Tensor) else np.shape(y))
+    return _shapes_of(ctx.inputs)
+
+
+def _shapes_of(values):
+    return tuple(v.data.shape if isinstance(v, Tensor) else np.shape(v) for v in values)
 
 
 @register
@@ -45,7 +47,7 @@ class Add(Binary):
         return (sum_to(grad_out, sx) if nx else None, sum_to(grad_out, sy) if ny else None)
 
     def jvp(self, ctx, x_dot, y_dot):
-        return _sum_tangents(x_dot, y_dot)
+        return _sum_tangents(ctx, x_dot, y_dot)
 
 
 @register
@@ -62,7 +64,7 @@ class Sub(Binary):
         return (sum_to(grad_out, sx) if nx else None, sum_to(-grad_out, sy) if ny else None)
 
     def jvp(self, ctx, x_dot, y_dot):
-        return _sum_tangents(x_dot, None if y_dot is None else -y_dot)
+        return _sum_tangents(ctx, x_dot, None if y_dot is None else -y_dot)
 
 
 @register
@@ -81,7 +83,7 @@ class Mul(Binary):
                 sum_to(grad_out * ctx.x, sy) if ny else None)
 
     def jvp(self, ctx, x_dot, y_dot):
-        return _sum_tangents(None if x_dot is None else x_dot * ctx.y,
+        return _sum_tangents(ctx, None if x_dot is None else x_dot * ctx.y,
                              None if y_dot is None else ctx.x * y_dot)
 
 
@@ -105,7 +107,7 @@ class Div(Binary):
 
     def jvp(self, ctx, x_dot, y_dot):
         y = ctx.y
-        return _sum_tangents(None if x_dot is None else x_dot / y,
+        return _sum_tangents(ctx, None if x_dot is None else x_dot / y,
                              None if y_dot is None else -(ctx.z / y) * y_dot)
 
 
@@ -137,7 +139,7 @@ class Pow(Binary):
                 sum_to(grad_out * self._dy(ctx), sy) if ny else None)
 
     def jvp(self, ctx, x_dot, y_dot):
-        return _sum_tangents(None if x_dot is None else self._dx(ctx) * x_dot,
+        return _sum_tangents(ctx, None if x_dot is None else self._dx(ctx) * x_dot,
                              None if y_dot is None else self._dy(ctx) * y_dot)
 
 
@@ -160,7 +162,7 @@ class _Extremum(Binary):
 
     def jvp(self, ctx, x_dot, y_dot):
         share = ctx.share
-        return _sum_tangents(None if x_dot is None else share * x_dot,
+        return _sum_tangents(ctx, None if x_dot is None else share * x_dot,
                              None if y_dot is None else (1 - share) * y_dot)
 
 
@@ -208,7 +210,11 @@ class Where(Op):
                 sum_to(where(cond, 0.0, grad_out), sy) if ny else None)
 
     def jvp(self, ctx, cond_dot, x_dot, y_dot):
-        return where(ctx.cond, 0.0 if x_dot is None else x_dot, 0.0 if y_dot is None else y_dot)
+        out = where(ctx.cond, 0.0 if x_dot is None else x_dot, 0.0 if y_dot is None else y_dot)
+        # with one branch's tangent missing (a 0.0 above) the result can be
+        # smaller than the output: broadcast it
+        shape = np.broadcast_shapes(np.shape(ctx.cond), *_shapes_of(ctx.inputs[1:]))
+        return out if np.shape(out) == shape else expand(out, shape=shape)
 
     def samples(self, rng):
         return [((rng.uniform(size=(2, 3)) > 0.5, rng.standard_normal((2, 3)),
@@ -234,14 +240,20 @@ class To(Op):
         return [((rng.standard_normal((2, 3)),), {"dtype": np.float64})]
 
 
-def _sum_tangents(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a + b
+def _sum_tangents(ctx, a, b):
+    """The output tangent a + b (either may be None, for an input without a
+    tangent). A lone tangent is broadcast to the output's shape: x + b with
+    only the bias b carrying a tangent has a tangent of x + b's shape."""
+    if a is not None and b is not None:
+        return a + b
+    lone = b if a is None else a
+    if lone is None:
+        return None
+    shape = np.broadcast_shapes(*_shapes(ctx))
+    return lone if np.shape(lone) == shape else expand(lone, shape=shape)
 
 
 add, sub, mul, div, pow, where, to = Add, Sub, Mul, Div, Pow, Where, To
 from .elementwise import Log as log  # noqa: E402  (pow's formula uses log)
+from .shape import expand  # noqa: E402  (a lone tangent is broadcast)
 maximum, minimum = Maximum, Minimum

@@ -30,4 +30,4 @@ def sum_to(grad, shape):
         lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
     if axes:
         grad = _sum(grad, dim=axes, keepdim=True)
-    return reshape(grad, shape)
+    return reshape(grad, shape=shape)

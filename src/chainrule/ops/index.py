@@ -332,7 +332,7 @@ def _sum_to_value(grad, value_shape):
     the leading size-1 dimensions the forward dropped."""
     kept = value_shape[max(len(value_shape) - grad.ndim, 0):]
     grad = sum_to(grad, kept)
-    return grad if kept == value_shape else reshape(grad, value_shape)
+    return grad if kept == value_shape else reshape(grad, shape=value_shape)
 
 
 basic_getitem, advanced_index, index_put = BasicGetitem, AdvancedIndex, IndexPut

@@ -86,7 +86,7 @@ class Overwrite(Op):
 
     def jvp(self, ctx, x_dot, src_dot):
         from .shape import expand
-        return None if src_dot is None else expand(src_dot, ctx.shape)
+        return None if src_dot is None else expand(src_dot, shape=ctx.shape)
 
     def samples(self, rng):
         return [((rng.standard_normal((2, 3)), rng.standard_normal((3,))), {})]

@@ -145,8 +145,8 @@ class Repeat(Op):
 
     def vjp(self, ctx, grad_out):
         tiles = tuple(n for pair in zip(ctx.sizes, ctx.padded) for n in pair)
-        grad = sum(reshape(grad_out, tiles), dim=tuple(range(0, len(tiles), 2)))
-        return (reshape(grad, ctx.shape),)
+        grad = sum(reshape(grad_out, shape=tiles), dim=tuple(range(0, len(tiles), 2)))
+        return (reshape(grad, shape=ctx.shape),)
 
     def jvp(self, ctx, x_dot):
         return repeat(x_dot, sizes=ctx.sizes)

@@ -116,23 +116,23 @@ class Matmul(Op):
         sb2 = sb + (1,) if vec_b else sb
         g = grad_out
         if vec_a or vec_b:
-            g = reshape(g, np.broadcast_shapes(sa2[:-2], sb2[:-2]) + (sa2[-2], sb2[-1]))
+            g = reshape(g, shape=np.broadcast_shapes(sa2[:-2], sb2[:-2]) + (sa2[-2], sb2[-1]))
         grad_a = grad_b = None
         if need_a:
-            b = reshape(ctx.b, sb2) if vec_b else ctx.b
+            b = reshape(ctx.b, shape=sb2) if vec_b else ctx.b
             grad_a = sum_to(matmul(g, mT(b)), sa2)
             if vec_a:
-                grad_a = reshape(grad_a, sa)
+                grad_a = reshape(grad_a, shape=sa)
         if need_b:
-            a = reshape(ctx.a, sa2) if vec_a else ctx.a
+            a = reshape(ctx.a, shape=sa2) if vec_a else ctx.a
             if len(sb2) == 2 and len(sa2) > 2:
                 # a batch against one matrix: fold the batch into one product
                 rows = math.prod(g.shape[:-1])
-                grad_b = matmul(mT(reshape(a, (rows, sb2[0]))), reshape(g, (rows, sb2[1])))
+                grad_b = matmul(mT(reshape(a, shape=(rows, sb2[0]))), reshape(g, shape=(rows, sb2[1])))
             else:
                 grad_b = sum_to(matmul(mT(a), g), sb2)
             if vec_b:
-                grad_b = reshape(grad_b, sb)
+                grad_b = reshape(grad_b, shape=sb)
         return grad_a, grad_b
 
     def jvp(self, ctx, a_dot, b_dot):

@@ -53,8 +53,8 @@ def unreduce(grad, shape, axes, keepdim):
     """Broadcast a reduction's gradient back to the input ``shape``."""
     from .shape import expand, reshape
     if not keepdim:
-        grad = reshape(grad, keepdim_shape(shape, axes))
-    return expand(grad, shape)
+        grad = reshape(grad, shape=keepdim_shape(shape, axes))
+    return expand(grad, shape=shape)
 
 
 class Reduction(Op):
@@ -146,7 +146,7 @@ class LocalReduction(Reduction):
 def _keep(y, ctx):
     """An output-shaped ``y`` with the reduced axes as size 1, so it broadcasts
     against the input."""
-    return y if ctx.keepdim else reshape(y, keepdim_shape(ctx.shape, ctx.axes))
+    return y if ctx.keepdim else reshape(y, shape=keepdim_shape(ctx.shape, ctx.axes))
 
 
 def _keep_array(y, ctx):

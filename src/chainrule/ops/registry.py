@@ -188,8 +188,14 @@ def _call_dual(op, args, params):
     real ctx, because the jvp rule reads what forward saved."""
     arrays = [a.data if isinstance(a, Tensor) else a for a in args]
     needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
-    ctx = Node(op, args, needs)
+    # forward saves only what the gradients asked for will read (matmul keeps
+    # b only if a needs a gradient); the jvp rule reads the same values for
+    # the inputs that carry a tangent, so those count as needing one here
+    with_tangent = tuple([n or forward_ad.tangent_of(a) is not None
+                          for n, a in zip(needs, args)])
+    ctx = Node(op, args, with_tangent)
     raw = op.forward(ctx, *arrays, **params)
+    ctx.needs_input_grad = needs
     record = True in needs and _grad_state.enabled and op.differentiable
     out = Tensor._make(raw, ctx if record else None, record)
     if ctx._saved is not None:

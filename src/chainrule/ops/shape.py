@@ -34,10 +34,10 @@ class Reshape(Op):
         return y
 
     def vjp(self, ctx, grad_out):
-        return (reshape(grad_out, ctx.shape),)
+        return (reshape(grad_out, shape=ctx.shape),)
 
     def jvp(self, ctx, x_dot):
-        return reshape(x_dot, ctx.out_shape)
+        return reshape(x_dot, shape=ctx.out_shape)
 
     def samples(self, rng):
         return [((rng.standard_normal((2, 3, 4)),), {"shape": (4, -1)}),
@@ -70,7 +70,7 @@ class Expand(Op):
         return (sum_to(grad_out, ctx.shape),)
 
     def jvp(self, ctx, x_dot):
-        return expand(x_dot, ctx.out_shape)
+        return expand(x_dot, shape=ctx.out_shape)
 
     def samples(self, rng):
         return [((rng.standard_normal((3, 1)),), {"shape": (2, 3, 4)}),
