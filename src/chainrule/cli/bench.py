@@ -25,7 +25,7 @@ def add_parser(subparsers):
                     "every workload of the suite runs.")
     p.add_argument("args", nargs="...", metavar="WORKLOAD [options]",
                    help="workloads (op-chain, mlp-step, digits-mlp-adam, digits-mlp-sgd, "
-                        "lstm-step, cnn-step, forward-vs-reverse) and options "
+                        "lstm-step, digits-cnn, forward-vs-reverse) and options "
                         "(--min-time S, --rounds N, --implementations a,b, --json)")
     p.set_defaults(run=run)
 
