@@ -311,3 +311,23 @@ def test_a_registered_task_and_model_are_trainable(tmp_path, capsys, registries)
     assert FINAL.match(lines[-1])
     status, _, err = train(["digits", "--scale", "2"], tmp_path, capsys)
     assert_one_line_error(status, err, "--scale applies to halves only")
+
+
+def test_mnist_images_train_through_the_mlp(tmp_path, capsys):
+    """A tiny stand-in for MNIST (IDX files of random pixels): 1x28x28 inputs are
+    flattened by the MLP and the run ends with the test accuracy."""
+    import gzip
+    rng = np.random.default_rng(0)
+    root = tmp_path / "mnist"
+    root.mkdir()
+    for prefix, n in (("train", 20), ("t10k", 10)):
+        for kind, magic, shape in (("images", 2051, (n, 28, 28)), ("labels", 2049, (n,))):
+            array = rng.integers(0, 256 if kind == "images" else 10, shape).astype(np.uint8)
+            header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in shape)
+            with gzip.open(root / f"{prefix}-{kind}-idx{len(shape)}-ubyte.gz", "wb") as f:
+                f.write(header + array.tobytes())
+    status, lines, err = train(["mnist", "--root", str(root), *TINY], tmp_path, capsys)
+    assert status == 0, err
+    assert lines[0].startswith("chainrule train mnist: mlp 784-8-10 (relu)")
+    assert lines[1] == f"data: MNIST from {root}: 20 train / 10 test (its own split)"
+    assert FINAL.match(lines[-1])

@@ -5,7 +5,8 @@ sample, the number of outputs the task wants and the run's settings
 (``config``, a dict: ``hidden``, ``activation``, and any option the model
 adds). ``--model`` offers exactly the registered names, so the convolutional
 and recurrent issues add ``cnn``, ``rnn``, ``lstm`` and ``gru`` with one
-``register_model`` call each, together with any option of their own::
+``register_model`` call each (in a module ``chainrule.training`` imports),
+together with any option of their own::
 
     register_model(ModelSpec(name="cnn", help="...", build=build_cnn, describe=describe_cnn,
                              options=(Option(("--channels",), {...}),)))
