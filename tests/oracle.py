@@ -245,3 +245,66 @@ ORACLE = {
     "matmul": torch.matmul,
     "einsum": lambda *operands, equation: torch.einsum(equation, *operands),
 }
+
+
+# -- convolution and pooling ---------------------------------------------------------
+def _conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    conv = {3: F.conv1d, 4: F.conv2d, 5: F.conv3d}[w.ndim]
+    return conv(x, w, b, stride, padding, dilation, groups)
+
+
+def _conv_transpose(g, w, input_size, stride=1, padding=0, dilation=1, groups=1):
+    """The input gradient of a convolution (torch.nn.grad, which torch can
+    differentiate again)."""
+    conv_input = getattr(torch.nn.grad, f"conv{w.ndim - 2}d_input")
+    return conv_input(input_size, w, g, stride, padding, dilation, groups)
+
+
+def _conv_weight_grad(x, g, weight_size, stride=1, padding=0, dilation=1, groups=1):
+    conv_weight = getattr(torch.nn.grad, f"conv{len(weight_size) - 2}d_weight")
+    return conv_weight(x, weight_size, g, stride, padding, dilation, groups)
+
+
+def _route_indices(route):
+    """torch's own arg-max indices (flat in each H x W plane) for the max pool a
+    route was made by, from the route's input and options."""
+    state = route.state
+    x = torch.from_numpy(np.array(state.x_pad[state.plan.interior]))
+    return F.max_pool2d(x, return_indices=True, **route.options)[1]
+
+
+def _max_pool2d_scatter(g, route):
+    index = _route_indices(route).flatten(-2)
+    height, width = route.input_shape[-2:]
+    planes = torch.zeros(g.shape[:-2] + (height * width,), dtype=g.dtype)
+    return planes.scatter_add(-1, index, g.flatten(-2)).reshape(route.input_shape)
+
+
+def _max_pool2d_gather(v, route):
+    index = _route_indices(route)
+    return v.flatten(-2).gather(-1, index.flatten(-2)).reshape(index.shape)
+
+
+def _adjoint_of_pool(pool, g, input_size):
+    """The adjoint of a linear pool applied to g: the gradient of <pool(z), g>
+    at any z (zeros), recorded so that torch differentiates it in g."""
+    z = torch.zeros(input_size, dtype=g.dtype, requires_grad=True)
+    return torch.autograd.grad(pool(z), z, g, create_graph=True)[0]
+
+
+ORACLE.update({
+    "conv": _conv,
+    "conv_transpose": _conv_transpose,
+    "conv_weight_grad": _conv_weight_grad,
+    "max_pool2d": F.max_pool2d,
+    "max_pool2d_indices": lambda x, **options: F.max_pool2d(x, return_indices=True,
+                                                            **options)[1],
+    "max_pool2d_scatter": _max_pool2d_scatter,
+    "max_pool2d_gather": _max_pool2d_gather,
+    "avg_pool2d": F.avg_pool2d,
+    "avg_pool2d_transpose": lambda g, input_size, **options: _adjoint_of_pool(
+        lambda z: F.avg_pool2d(z, **options), g, input_size),
+    "adaptive_avg_pool2d": F.adaptive_avg_pool2d,
+    "adaptive_avg_pool2d_transpose": lambda g, input_size: _adjoint_of_pool(
+        lambda z: F.adaptive_avg_pool2d(z, g.shape[-2:]), g, input_size),
+})
