@@ -1,6 +1,7 @@
 """The layers of ``chainrule.nn`` (re-exported there)."""
 from .activation import (
     GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh)
+from .conv import Conv1d, Conv2d
 from .dropout import Dropout
 from .embedding import Embedding
 from .flatten import Flatten
@@ -9,8 +10,10 @@ from .loss import (
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, MultiMarginLoss,
     NLLLoss)
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = ["GELU", "LeakyReLU", "LogSoftmax", "ReLU", "Sigmoid", "SiLU", "Softmax", "Softplus",
            "Tanh", "Dropout", "Embedding", "Flatten", "Identity", "Linear", "BCELoss",
            "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss",
-           "MultiMarginLoss", "NLLLoss", "BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+           "MultiMarginLoss", "NLLLoss", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
+           "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
