@@ -47,6 +47,7 @@ import argparse
 import functools
 import gc
 import importlib
+import importlib.metadata
 import itertools
 import json
 import os
@@ -273,9 +274,11 @@ def _interleave(steps, min_time, rounds, min_rounds):
 
 def _header(threads):
     versions = [f"numpy {np.__version__}"]
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        versions.append(f"torch {torch.__version__}")
+    for package in ("torch", "chainrule"):
+        try:
+            versions.append(f"{package} {importlib.metadata.version(package)}")
+        except importlib.metadata.PackageNotFoundError:
+            pass
     return (f"{threads} threads each; {', '.join(versions)}. Times in µs per call: the median "
             f"and the best round's median;\nratios: medians of per-round ratios "
             f"(< 1: faster than the reference); metrics from the best round.")
