@@ -9,7 +9,7 @@ load the harness twice.
 
 def all_workloads():
     """Every workload of the suite, in the order the table shows them."""
-    from . import digits_mlp, lstm_step, mlp_step, op_chain
+    from . import cnn_reference, digits_mlp, lstm_step, mlp_step, op_chain
 
     return [op_chain.WORKLOAD, mlp_step.WORKLOAD, digits_mlp.WORKLOAD_ADAM,
-            digits_mlp.WORKLOAD_SGD, lstm_step.WORKLOAD]
+            digits_mlp.WORKLOAD_SGD, lstm_step.WORKLOAD, cnn_reference.WORKLOAD]
