@@ -569,7 +569,7 @@ register_task(Task(
                         "--variant 1997|sum; --diagnose: gradients against time)",
     load=None, objective=ADDING, outputs=1, run=run_adding,
     defaults={"model": "lstm", "hidden": [64], "activation": "tanh", "optimizer": "adam",
-              "lr": 1e-3, "schedule": "constant", "batch_size": 32, "epochs": 50,
+              "lr": 1e-3, "schedule": "constant", "batch_size": 32, "epochs": 100,
               "seq_len": 100, "variant": "1997", "epoch_size": 2000, "forget_bias": 3.0,
               "diagnose": False},
     options=(_int_option("--seq-len", "T", "adding: steps per sequence (default 100)"),
