@@ -391,7 +391,7 @@ def test_bad_options_are_refused(make, error, match):
     (lambda: gru_cell(np.zeros((2, 6)), np.zeros((2, 2)), np.zeros((6, 2)), np.zeros(4)),
      r"gru_cell: bias_hh has shape \(4,\), expected \(6,\)"),
     (lambda: gru_cell(np.zeros((2, 6)), np.zeros((2, 2), np.float32), np.zeros((6, 2)), None),
-     r"gru_cell: all inputs must have one dtype"),
+     r"gru_cell: all inputs must have one dtype, got float32 and weight_hh.s float64"),
     (lambda: stack(np.zeros(2), np.zeros(3)),
      r"stack: the tensor at position 1 has shape \(3,\) but the tensor at position 0"),
     (lambda: unbind(np.float64(1.0)), r"unbind: cannot unbind a 0-d tensor"),

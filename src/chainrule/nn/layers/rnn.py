@@ -14,15 +14,15 @@ chainrule and PyTorch unchanged.
 
 How one layer and direction runs (``run_direction``):
 
-1. the input gates of ALL T steps are one matrix product,
-   x W_ih^T + b_ih (+ b_hh for the RNN and LSTM, whose hidden bias adds to
-   the same sum), of shape (T, B, gates * H);
+1. the input gates of ALL T steps are one ``linear`` gate (one matrix
+   product into one array), x W_ih^T + b_ih (+ b_hh for the RNN and LSTM,
+   whose hidden bias adds to the same sum), of shape (T, B, gates * H);
 2. ``unbind`` splits it into T per-step tensors (one gate, whose backward is
    one ``stack``);
 3. the time loop, in Python: per step one product h W_hh^T and the
    elementwise work. The LSTM and GRU record ONE gate per step
    (``lstm_cell``/``gru_cell``, product included); the vanilla RNN records
-   three (permute, matmul and add, tanh or relu composed from core gates);
+   three (``linear`` for h W_hh^T, then add and tanh or relu, core gates);
 4. ``stack`` joins the T outputs.
 
 Backpropagation through time is then the engine's ordinary backward over

@@ -27,11 +27,11 @@ import numpy as np
 
 from ... import dtypes
 from ...creation import empty
-from ...ops import permute, relu, tanh
+from ...ops import relu, tanh
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
-from .rnn_ops import gru_cell, lstm_cell
+from .rnn_ops import gru_cell, linear, lstm_cell
 
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -73,18 +73,13 @@ def reset_uniform(module, hidden_size):
         init.uniform_(param, -bound, bound)
 
 
-def transpose(w):
-    """W^T as a view (a recorded permute)."""
-    return permute(w, dims=(1, 0))
-
-
 def input_gates(mode, input, weight_ih, bias_ih, bias_hh):
-    """x W_ih^T + b_ih, plus b_hh where it adds to the same sum (RNN, LSTM); the
-    GRU's b_hh goes to ``gru_cell``, since b_hn sits inside r * (...)."""
-    gates = input @ transpose(weight_ih)
-    if bias_ih is None:
-        return gates
-    return gates + (bias_ih if mode == "GRU" else bias_ih + bias_hh)
+    """x W_ih^T + b_ih, plus b_hh where it adds to the same sum (RNN, LSTM),
+    as one ``linear`` gate; the GRU's b_hh goes to ``gru_cell``, since b_hn
+    sits inside r * (...)."""
+    if bias_ih is not None and mode != "GRU":
+        bias_ih = bias_ih + bias_hh
+    return linear(input, weight_ih, bias_ih)
 
 
 def _zeros(input_gates, gates_per_unit):
@@ -98,7 +93,7 @@ def rnn_step(activation):
     core gates: act(input_gates + h W_hh^T), the biases being in input_gates."""
     def step(input_gates, h, weight_hh, bias_hh):
         h = _zeros(input_gates, 1) if h is None else h
-        h = activation(input_gates + h @ transpose(weight_hh))
+        h = activation(input_gates + linear(h, weight_hh))
         return h, h
     return step
 
