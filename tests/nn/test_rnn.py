@@ -12,7 +12,7 @@ from chainrule.autograd.forward_ad import dual_level, make_dual, unpack_dual
 from chainrule.autograd.gradcheck import gradgradcheck
 from chainrule.nn.layers.rnn import GRU, LSTM, RNN, run_direction
 from chainrule.nn.layers.rnn_cells import GRUCell, LSTMCell, RNNCell
-from chainrule.nn.layers.rnn_ops import gru_cell, lstm_cell, stack, unbind
+from chainrule.nn.layers.rnn_ops import gru_cell, linear, lstm_cell, stack, unbind
 from nn.nn_oracle import assert_close, assert_param_grads, copy_weights, to_torch
 
 INPUT, HIDDEN, SEQ, BATCH = 3, 4, 5, 2
@@ -300,6 +300,20 @@ def test_unbind_backward_fills_unused_slices_with_zeros(rng):
     assert_close(x.grad, tx.grad)
 
 
+@pytest.mark.parametrize("shape, bias", [((5, 3), True), ((2, 5, 3), True), ((3,), False)])
+def test_linear_matches_torch(shape, bias, rng):
+    arrays = [rng.standard_normal(shape), rng.standard_normal((4, 3))] + \
+        ([rng.standard_normal(4)] if bias else [])
+    ours = [cr.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [to_torch(a, requires_grad=True) for a in arrays]
+    out = linear(*ours)
+    their_out = torch.nn.functional.linear(*theirs)
+    assert_close(out, their_out)
+    backward_random([out], [their_out], rng)
+    for a, b in zip(ours, theirs):
+        assert_close(a.grad, b.grad)
+
+
 def test_stack_then_unbind_round_trip(rng):
     xs = [cr.tensor(rng.standard_normal((2, 3)), requires_grad=True) for _ in range(4)]
     joined = stack(*xs, dim=1)
@@ -395,6 +409,12 @@ def test_bad_options_are_refused(make, error, match):
     (lambda: stack(np.zeros(2), np.zeros(3)),
      r"stack: the tensor at position 1 has shape \(3,\) but the tensor at position 0"),
     (lambda: unbind(np.float64(1.0)), r"unbind: cannot unbind a 0-d tensor"),
+    (lambda: linear(np.zeros((2, 3)), np.zeros((4, 5))),
+     r"linear: input of shape \(2, 3\) and weight of shape \(4, 5\) do not fit"),
+    (lambda: linear(np.zeros((2, 3)), np.zeros((4, 3)), np.zeros(3)),
+     r"linear: bias has shape \(3,\), expected \(4,\)"),
+    (lambda: linear(np.zeros((2, 3), np.float32), np.zeros((4, 3))),
+     r"linear: input, weight and bias must have one dtype"),
 ])
 def test_gates_refuse_bad_shapes(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
