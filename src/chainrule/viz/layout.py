@@ -1,9 +1,10 @@
 """Where each node goes: a layered (Sugiyama) layout by python-igraph.
 
-igraph's ``layout_sugiyama`` does the real work: it assigns every node a
-layer (longest path from the inputs, so all inputs share the first layer as
-in the teaching figures), orders the nodes within each layer to reduce edge
-crossings, and routes an edge that skips layers through control points.
+igraph's ``layout_sugiyama`` does the real work: given each node's layer
+(``render_svg.columns``: longest path from the inputs, so all inputs share
+the first layer as in the teaching figures), it orders the nodes within
+each layer to reduce edge crossings, places them, and routes an edge that
+skips layers through control points.
 Here its coordinates are only turned sideways and scaled: layers become
 columns from left (inputs) to right (output), as wide as their widest
 node, and positions within a layer become rows of one common height.
@@ -33,8 +34,10 @@ class Layout:
         self.width, self.height = width, height
 
 
-def layout(sizes, edges):
-    """Lay out nodes of ``sizes[i] = (width, height)`` joined by directed ``edges``."""
+def layout(sizes, edges, layers=None):
+    """Lay out nodes of ``sizes[i] = (width, height)`` joined by directed
+    ``edges``; ``layers`` (one column number per node) replaces igraph's own
+    layering when given."""
     n = len(sizes)
     if n == 0:
         return Layout([], [], 2 * MARGIN, 2 * MARGIN)
@@ -44,7 +47,7 @@ def layout(sizes, edges):
     # side by side
     unique = list(dict.fromkeys(edges))
     g = igraph.Graph(n=n, edges=unique, directed=True)
-    coords = g.layout_sugiyama()
+    coords = g.layout_sugiyama(layers=layers)
     layer_of = [int(round(y)) for _, y in coords.coords[:n]]
     n_layers = max(layer_of) + 1
     widths = [0.0] * n_layers
@@ -62,8 +65,10 @@ def layout(sizes, edges):
         layer = min(max(int(round(layer)), 0), n_layers - 1)
         return left[layer] + widths[layer] / 2
 
+    top = min(pos for pos, _ in coords.coords)
+
     def row_center(pos):
-        return MARGIN + row / 2 + pos * row
+        return MARGIN + row / 2 + (pos - top) * row
 
     centers = [(column_center(layer), row_center(pos))
                for (pos, _), layer in zip(coords.coords[:n], layer_of)]

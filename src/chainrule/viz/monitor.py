@@ -165,8 +165,9 @@ class GradientMonitor:
         if n == 0:
             return out
         recent = np.stack([v[n - min(window, n):n] for v in norms.values()])   # layers x steps
+        finite = np.where(np.isfinite(recent), recent, -np.inf)
+        largest = finite.max(axis=0)          # -inf where no layer is finite
         with np.errstate(invalid="ignore", divide="ignore"):
-            largest = np.nanmax(np.where(np.isfinite(recent), recent, np.nan), axis=0)
             relative = recent / largest
         for i, (name, v) in enumerate(norms.items()):
             bad = ~np.isfinite(v)

@@ -66,7 +66,28 @@ def place(graph, grad_texts=None):
     sizes = [tensor_size(n, grad_texts.get(n.id, ())) if n.id in graph.tensors
              else gate_size(n) for n in nodes]
     edges = [(index[a], index[b]) for a, b in graph.edges]
-    return nodes, sizes, edges, layout(sizes, edges)
+    layers = columns(graph)
+    return nodes, sizes, edges, layout(sizes, edges, [layers[n.id] for n in nodes])
+
+
+def columns(graph):
+    """Each node's column: inputs first, then each gate one column after its
+    latest input and its outputs one after it (longest path from the inputs,
+    as the teaching figures draw a circuit); a constant sits just before the
+    gate that uses it, not with the inputs at the far left."""
+    layer = {}
+    for t in graph.tensors.values():
+        if t.kind in ("leaf", "input"):
+            layer[t.id] = 0
+    for g in graph.gates.values():          # forward order: inputs are placed first
+        fed = [layer[t] for t in g.inputs if graph.tensors[t].kind != "constant"]
+        layer[g.id] = max(fed, default=0) + 1
+        for t in g.outputs:
+            layer[t] = layer[g.id] + 1
+        for t in g.inputs:
+            if graph.tensors[t].kind == "constant":
+                layer[t] = layer[g.id] - 1
+    return layer
 
 
 def render_svg(graph, grad_texts=None, title=True):
