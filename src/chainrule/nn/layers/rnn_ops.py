@@ -1,5 +1,6 @@
-"""The gates a recurrent layer is built from: ``unbind``/``stack`` over time and
-the fused LSTM and GRU cells.
+"""The gates a recurrent layer is built from: the input projection of all
+steps (``linear``), ``unbind``/``stack`` over time, and the fused LSTM and GRU
+cells.
 
 Why these five exist (each could be composed from the core ops):
 
@@ -12,9 +13,9 @@ Why these five exist (each could be composed from the core ops):
   backward is one ``stack`` of the T gradients.
 * ``stack(*xs, dim)`` joins the per-step outputs: one gate instead of T
   ``unsqueeze`` gates and a ``cat``. Each is the other's backward.
-* ``lstm_cell`` and ``gru_cell`` do the elementwise work of one step (about 15
-  small ops composed) in one gate, so that the Python overhead per time step
-  stays small next to the step's matrix product.
+* ``lstm_cell`` and ``gru_cell`` do one step's product h W_hh^T and its
+  elementwise work (about 15 small ops composed) in one gate, so that the
+  Python overhead per time step stays small next to the step's arithmetic.
 
 The ops of several outputs (``unbind``, and ``lstm_cell`` with its ``(h, c)``)
 share one node, as PyTorch's do: the engine hands ``vjp`` one gradient per
@@ -35,8 +36,8 @@ from ...autograd.node import Node, TensorCtx
 from ...ops import cat, getitem, matmul, sigmoid, tanh
 from ...ops.linalg import mT
 from ...ops.reduce import sum as reduce_sum
-from ...ops.shape import expand, reshape
 from ...ops.registry import NO_CTX, Op, register
+from ...ops.shape import expand, reshape
 from ...tensor import Tensor, _check_dim
 
 __all__ = ["unbind", "stack", "linear", "lstm_cell", "gru_cell"]
