@@ -215,7 +215,6 @@ def test_detect_anomaly_names_the_operation(tmp_path, capsys):
     (["--epochs", "0"], ["--epochs must be at least 1, got 0"]),
     (["--batch-size", "0"], ["--batch-size must be at least 1, got 0"]),
     (["--lr", "-1"], ["--lr must be positive, got -1.0"]),
-    (["--monitor"], ["--monitor is not available yet"]),
     (["symmetry", "--optimizer", "adam"], ["symmetry reproduces the 1986 experiment",
                                            "--optimizer adam does not apply"]),
     (["symmetry", "--hidden", "2", "2"], ["symmetry has one hidden layer"]),
@@ -224,6 +223,17 @@ def test_detect_anomaly_names_the_operation(tmp_path, capsys):
 def test_bad_options_are_one_line(tmp_path, capsys, args, fragments):
     status, _, err = train([*args, "--no-progress"], tmp_path, capsys)
     assert_one_line_error(status, err, *fragments)
+
+
+def test_monitor_reports_each_layer_and_saves_its_plot(tmp_path, capsys):
+    status, lines, _ = train(["--hidden", "8", "--epochs", "1", "--monitor", "--no-progress"],
+                             tmp_path, capsys)
+    assert status == 0
+    header = next(line for line in lines if line.startswith("layer"))
+    assert "grad_norm" in header and "update_ratio" in header
+    assert any(line.startswith("layers.0 ") for line in lines)
+    assert any(line.startswith("layers.2 ") for line in lines)
+    assert list(tmp_path.rglob("gradients.png"))
 
 
 def test_another_optimizer_brings_its_own_learning_rate(tmp_path, capsys):

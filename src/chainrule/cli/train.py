@@ -41,6 +41,7 @@ from ..training.progress import progress_bars
 from ..training.report import Table, final_line
 from ..training.symmetry import ExperimentError
 from ..training.tasks import COMMON_DEFAULTS, sample_shape, task_defaults
+from ..viz.monitor import GradientMonitor
 from .main import UsageError
 
 CHECKPOINT, CURVES = "checkpoint.safetensors", "curves.png"
@@ -89,7 +90,8 @@ def add_parser(subparsers):
                         help="stop at the first operation that makes a NaN or Inf, and name it")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--monitor", action="store_true",
-                        help="gradient monitor (not available yet)")
+                        help="record per-layer gradient norms (chainrule.viz.GradientMonitor): "
+                             "print its report and flags, save gradients.png")
     seen = set()
     for spec in [*TASKS.values(), *MODELS.values()]:
         for option in spec.options:
@@ -116,9 +118,6 @@ def _defaults_epilog():
 
 
 def run(args):
-    if args.monitor:
-        raise UsageError("--monitor is not available yet: it needs chainrule.viz."
-                         "GradientMonitor, which a later release adds")
     checkpoint = None
     if args.resume is not None:
         try:
@@ -194,6 +193,7 @@ def _train(task, config, checkpoint, out_dir, args):
         raise UsageError(f"cannot create the output directory {out_dir}: {_reason(e)}") from None
     checkpoint_path = out_dir / CHECKPOINT
     written = []
+    monitor = GradientMonitor(model) if args.monitor else None
 
     def on_epoch(record):
         history.append(record)
@@ -217,8 +217,23 @@ def _train(task, config, checkpoint, out_dir, args):
 
     saved = [str(checkpoint_path)]
     saved += _plot(history, out_dir / CURVES, task.objective, data)
+    if monitor is not None:
+        monitor.remove()
+        monitor.report()
+        for flag in monitor.flags():
+            print(f"flag: {flag}")
+        saved += _plot_monitor(monitor, out_dir / "gradients.png")
     print(f"saved {' and '.join(saved)} ({time.perf_counter() - started:.1f}s in all)")
     return final_line(task.objective, data, history[-1]["test_metric"])
+
+
+def _plot_monitor(monitor, path):
+    try:
+        monitor.plot(path)
+    except ImportError as e:
+        _warn(f"skipped {path.name}: {e}")
+        return []
+    return [str(path)]
 
 
 def resolve_settings(task, args, checkpoint):
