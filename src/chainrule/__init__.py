@@ -16,6 +16,7 @@ from . import data  # noqa: F401
 from . import func  # noqa: F401
 from . import nn  # noqa: F401  (as torch.nn: and its gates join the op registry)
 from . import optim  # noqa: F401
+from . import viz  # noqa: F401
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 
 __version__ = "0.1.0"
