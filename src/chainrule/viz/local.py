@@ -87,11 +87,6 @@ def _array(x):
 
 
 def _as_arrays(grads, inputs):
-    out = []
-    for g, x in zip(grads, inputs):
-        if g is None:
-            out.append(None)
-            continue
-        g = np.asarray(_array(g))
-        out.append(g)
+    """One entry per input: an array, or None where no gradient flows."""
+    out = [None if g is None else np.asarray(_array(g)) for g in grads]
     return tuple(out) + (None,) * (len(inputs) - len(out))

@@ -143,12 +143,7 @@ def _check_call(node, text):
 
 
 def _segment(node, text):
-    seg = ast.get_source_segment(text, node)
-    if seg is None:
-        try:
-            seg = ast.unparse(node)
-        except Exception:      # an unusual node that unparse cannot write: name its type
-            seg = type(node).__name__
+    seg = ast.get_source_segment(text, node) or ast.unparse(node)
     return seg if len(seg) <= 60 else seg[:57] + "..."
 
 

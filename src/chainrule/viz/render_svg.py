@@ -124,8 +124,8 @@ def _header(graph, title):
     parts = []
     if graph.title and title:
         parts.append(f'<text x="20" y="14" class="label">{esc(_clip(graph.title))}</text>')
-    legend = (f'<text x="20" y="28"><tspan class="value">forward value (green)</tspan>'
-              f'<tspan class="meta">  </tspan><tspan class="grad">gradient (red)</tspan>')
+    legend = ('<text x="20" y="28"><tspan class="value">forward value (green)</tspan>'
+              '<tspan class="meta">  </tspan><tspan class="grad">gradient (red)</tspan>')
     if graph.collapsed:
         legend += (f'<tspan class="meta">  {graph.collapsed} gate(s) inside repeated chains '
                    f'drawn once (marked xN)</tspan>')
