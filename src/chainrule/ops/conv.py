@@ -49,9 +49,9 @@ reads them without a copy.
 import numpy as np
 
 from . import conv_kernels as ck
-from .reduce import sum as _sum
+from .linalg import matmul
 from .registry import Op, register
-from .shape import expand, reshape
+from .shape import expand, permute, reshape
 
 __all__ = ["conv", "conv_transpose", "conv_weight_grad"]
 
@@ -74,6 +74,18 @@ def _kernel_forward(op, x, w, b, options):
 
 def _options(stride, padding, dilation, groups):
     return {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+
+
+def _bias_grad(grad_out, channel_axis):
+    """grad_out summed over every axis but the channels', computed as ones @ G
+    for G the (rows, C) matrix of grad_out with its channels last (a view of
+    the kernels' channels-last memory). NumPy's sum down the rows of such a
+    narrow matrix runs one C-wide inner loop per row, about ten times slower
+    than the matrix-vector product (85 against 6 us for the digits CNN's
+    first layer, 4096 x 16)."""
+    dims = tuple(a for a in range(grad_out.ndim) if a != channel_axis) + (channel_axis,)
+    rows = reshape(permute(grad_out, dims=dims), shape=(-1, grad_out.shape[channel_axis]))
+    return matmul(np.ones(rows.shape[0], dtype=grad_out.dtype), rows)
 
 
 def _check_shape(op, what, shape, expected):
@@ -99,12 +111,9 @@ class Conv(Op):
         needs = getattr(ctx, "needs_input_grad", None)
         if needs is not None:
             need_x, need_w = needs[0], needs[1]
-            channel_axis = 1 if x.ndim == w.ndim else 0      # 0 for an unbatched input
             ctx.save(x=x if need_w else None, w=w if need_x else None, state=state,
                      options=options, x_shape=x.shape, w_shape=w.shape, out_shape=out.shape,
-                     channel_axis=channel_axis,
-                     # grad_b sums over every axis but the channels
-                     bias_axes=tuple(a for a in range(out.ndim) if a != channel_axis))
+                     channel_axis=1 if x.ndim == w.ndim else 0)     # 0: an unbatched input
         return out
 
     def vjp(self, ctx, grad_out):
@@ -117,7 +126,7 @@ class Conv(Op):
             grad_w = conv_weight_grad(ctx.x, grad_out, weight_size=ctx.w_shape,
                                       saved=ctx.state, **ctx.options)
         if len(needs) > 2 and needs[2]:
-            grad_b = _sum(grad_out, dim=ctx.bias_axes)
+            grad_b = _bias_grad(grad_out, ctx.channel_axis)
         return (grad_x, grad_w, grad_b)[:len(needs)]
 
     def jvp(self, ctx, x_dot, w_dot, b_dot=None):
