@@ -5,6 +5,8 @@ state_dict loads into torch), reprs, a whole LeNet-style network, and the
 errors a user meets first (channel mismatch, kernel larger than the input).
 """
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -169,3 +171,24 @@ def test_bad_input_is_named(make, x_shape, error, message):
 def test_bad_layer_arguments_are_named(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_benchmark_step_matches_the_hand_written_numpy_step():
+    """benchmarks/cnn_reference's chainrule step (nn.Sequential, F.cross_entropy,
+    optim.SGD) against its hand-written NumPy step, from the same weights: the
+    same loss, gradients and weights over three steps, and on an all-zero batch,
+    where every max-pool window ties."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))    # the repo root
+    from benchmarks import cnn_reference
+
+    for zeros in (False, True):
+        problem = cnn_reference.make_problem(batch=6, dtype=np.float64, seed=5)
+        if zeros:
+            problem.x[:] = 0.0
+        reference = cnn_reference.NumpyCNN(problem, lr=0.5)
+        ours = cnn_reference.ModuleCNN(cr, problem, lr=0.5)
+        for _ in range(3):
+            np.testing.assert_allclose(ours.step().item(), reference.step(), rtol=1e-12)
+            for arrays in ((ours.grads(), reference.grads()), (ours.params(), reference.params())):
+                for mine, theirs in zip(*arrays):
+                    np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-12)
