@@ -308,3 +308,24 @@ ORACLE.update({
     "adaptive_avg_pool2d_transpose": lambda g, input_size: _adjoint_of_pool(
         lambda z: F.adaptive_avg_pool2d(z, g.shape[-2:]), g, input_size),
 })
+
+
+def _lstm_cell(input_gates, h_prev, weight_hh, c_prev):
+    i, f, g, o = (input_gates + h_prev @ weight_hh.T).chunk(4, dim=-1)
+    c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
+def _gru_cell(input_gates, h_prev, weight_hh, bias_hh=None):
+    hidden_gates = h_prev @ weight_hh.T + (0 if bias_hh is None else bias_hh)
+    x_r, x_z, x_n = input_gates.chunk(3, dim=-1)
+    h_r, h_z, h_n = hidden_gates.chunk(3, dim=-1)
+    r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+    n = torch.tanh(x_n + r * h_n)
+    return (1 - z) * n + z * h_prev
+
+
+ORACLE.update({"unbind": lambda x, dim=0: torch.unbind(x, dim),
+               "stack": lambda *xs, dim=0: torch.stack(xs, dim),
+               "linear": lambda x, weight, bias=None: F.linear(x, weight, bias),
+               "lstm_cell": _lstm_cell, "gru_cell": _gru_cell})

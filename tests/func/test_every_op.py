@@ -90,12 +90,21 @@ def test_jvp_with_one_input_carrying_a_tangent(name, k, inputs, params, rng):
 @pytest.mark.parametrize("name, k, inputs, params", CASES)
 def test_hvp_matches_torch(name, k, inputs, params, rng):
     ours, theirs, xs = _twins(name, inputs, params)
-    out_shape = ours(*xs).shape
-    w = rng.standard_normal(out_shape)
+    out = ours(*xs)
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    ws = [rng.standard_normal(o.shape) for o in outs]
     us = [rng.standard_normal(x.shape) for x in xs]
-    result = func.hvp(lambda *a: (ours(*a) * w).sum(), tuple(xs), tuple(us))
-    w_t = torch.from_numpy(w)
-    expected = torch.autograd.functional.hvp(lambda *a: (theirs(*a) * w_t).sum(),
+
+    def weighted(f, weights):
+        # <outputs, w> summed over every output, so multi-output gates are covered too
+        def scalar(*a):
+            res = f(*a)
+            res = res if isinstance(res, (tuple, list)) else (res,)
+            return sum((r * w).sum() for r, w in zip(res, weights))
+        return scalar
+
+    result = func.hvp(weighted(ours, ws), tuple(xs), tuple(us))
+    expected = torch.autograd.functional.hvp(weighted(theirs, [torch.from_numpy(w) for w in ws]),
                                              _torch(xs), _torch(us))
     assert_tree_close(result, expected)
 

@@ -5,3 +5,4 @@ from .models import MLP, MODELS, ModelError, ModelSpec, register_model  # noqa: 
 from .tasks import (  # noqa: F401
     BINARY, CLASSIFICATION, TASKS, DataError, Objective, Option, Task, TaskData, register_task)
 from . import symmetry  # noqa: F401  (registers the symmetry experiment)
+from . import recurrent  # noqa: F401  (registers adding, text and the rnn/lstm/gru models)
