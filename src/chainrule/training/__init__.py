@@ -6,3 +6,4 @@ from .tasks import (  # noqa: F401
     BINARY, CLASSIFICATION, TASKS, DataError, Objective, Option, Task, TaskData, register_task)
 from . import symmetry  # noqa: F401  (registers the symmetry experiment)
 from . import recurrent  # noqa: F401  (registers adding, text and the rnn/lstm/gru models)
+from . import cnn  # noqa: F401  (registers the cnn model)
