@@ -196,13 +196,9 @@ class ConvTranspose(Op):
         return grad_g, grad_w
 
     def jvp(self, ctx, g_dot, w_dot):
-        size = ctx.input_size
-        terms = []
-        if g_dot is not None:
-            terms.append(conv_transpose(g_dot, ctx.w, input_size=size, **ctx.options))
-        if w_dot is not None:
-            terms.append(conv_transpose(ctx.g, w_dot, input_size=size, **ctx.options))
-        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+        return _product_rule(
+            lambda g, w: conv_transpose(g, w, input_size=ctx.input_size, **ctx.options),
+            ctx.g, ctx.w, g_dot, w_dot)
 
     def samples(self, rng):
         r = rng.standard_normal
@@ -253,13 +249,9 @@ class ConvWeightGrad(Op):
         return grad_x, grad_g
 
     def jvp(self, ctx, x_dot, g_dot):
-        size = ctx.weight_size
-        terms = []
-        if x_dot is not None:
-            terms.append(conv_weight_grad(x_dot, ctx.g, weight_size=size, **ctx.options))
-        if g_dot is not None:
-            terms.append(conv_weight_grad(ctx.x, g_dot, weight_size=size, **ctx.options))
-        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+        return _product_rule(
+            lambda x, g: conv_weight_grad(x, g, weight_size=ctx.weight_size, **ctx.options),
+            ctx.x, ctx.g, x_dot, g_dot)
 
     def samples(self, rng):
         r = rng.standard_normal
@@ -274,3 +266,11 @@ class ConvWeightGrad(Op):
 
 
 conv, conv_transpose, conv_weight_grad = Conv, ConvTranspose, ConvWeightGrad
+
+
+def _product_rule(f, a, b, a_dot, b_dot):
+    """The tangent of f(a, b) for f linear in each argument:
+    f(a_dot, b) + f(a, b_dot), skipping a missing tangent."""
+    terms = ([f(a_dot, b)] if a_dot is not None else []) + \
+            ([f(a, b_dot)] if b_dot is not None else [])
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
