@@ -13,8 +13,16 @@ from . import dtypes
 class Tensor:
     """An n-dimensional array that can record the operations applied to it."""
 
-    __slots__ = ("data", "grad", "grad_fn", "requires_grad", "_version", "_output_nr",
-                 "_base", "name", "_hooks", "__weakref__")
+    # Every op makes a Tensor, so a Tensor is cheap to make: the four fields
+    # read on every op are slots, set by _make; the rest keep the class-level
+    # defaults below until set (then they live in the instance's __dict__).
+    __slots__ = ("data", "grad_fn", "requires_grad", "_version", "__dict__", "__weakref__")
+
+    grad = None          # a Tensor, once backward reaches this leaf (or retain_grad)
+    _output_nr = 0       # which output of grad_fn this is (multi-output ops)
+    _base = None         # the tensor a view was taken of (it shares _version)
+    name = None
+    _hooks = None        # a leaf's gradient hooks (a non-leaf's live on its node)
 
     # NumPy must hand ``ndarray * Tensor`` to Tensor.__rmul__, not loop over it
     __array_ufunc__ = None
@@ -24,30 +32,23 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         self.data = data if type(data) is np.ndarray else np.asarray(data)
-        self.grad = None
         self.grad_fn = None
         self.requires_grad = False
         self._version = [0]
-        self._output_nr = 0
-        self._base = None
-        self.name = name
-        self._hooks = None
+        if name is not None:
+            self.name = name
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _make(cls, data, grad_fn, requires_grad):
+    @staticmethod
+    def _make(data, grad_fn, requires_grad):
         """Fast constructor for op results (no checks: data is an op's output)."""
-        t = object.__new__(cls)
+        t = _new_tensor(Tensor)
+        # NumPy returns a scalar, not a 0-d array, for a 0-d result
         t.data = data if type(data) is np.ndarray else np.asarray(data)
-        t.grad = None
         t.grad_fn = grad_fn
         t.requires_grad = requires_grad
         t._version = [0]
-        t._output_nr = 0
-        t._base = None
-        t.name = None
-        t._hooks = None
         return t
 
     # -- attributes --------------------------------------------------------
@@ -216,6 +217,9 @@ class Tensor:
         elif self.requires_grad:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
+
+
+_new_tensor = object.__new__
 
 
 def _check_dim(dim, ndim, where):
