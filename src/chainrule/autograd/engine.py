@@ -145,12 +145,15 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None, prune=Fals
     for the leaves reached (or only the ``capture`` tensors when given)."""
     useful = _prune_set(roots, capture) if prune else None
     buffers = {}      # node -> gradient (or a list, one per output)
-    heap = []
+    heap = []         # (-seq, node) for the pending nodes, except `ready`
+    ready = None      # a pending node known to be the latest: it runs next
     leaves = {}       # id(tensor) -> [tensor, gradient]
     captured = {}
     push = heapq.heappush
 
     def send(t, g):
+        """Add ``g`` to what ``t`` has received; returns t's node if that
+        node has just become pending (it then needs a place in the queue)."""
         node = t.grad_fn
         if node is None:
             entry = leaves.get(id(t))
@@ -159,52 +162,88 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None, prune=Fals
             else:
                 entry[1] = entry[1] + g
         elif useful is not None and id(node) not in useful:
-            return
+            pass
         elif node.n_outputs == 1:
             old = buffers.get(node)
             if old is None:
                 buffers[node] = g
-                push(heap, (-node.seq, node))
-            else:
-                buffers[node] = old + g
+                return node
+            buffers[node] = old + g
         else:
             slots = buffers.get(node)
+            k = t._output_nr
             if slots is None:
                 slots = buffers[node] = [None] * node.n_outputs
-                push(heap, (-node.seq, node))
-            k = t._output_nr
+                slots[k] = g
+                return node
             slots[k] = g if slots[k] is None else slots[k] + g
+        return None
 
     for t, g in zip(roots, root_grads):
-        send(t, g)
+        node = send(t, g)
+        if node is not None:
+            push(heap, (-node.seq, node))
 
     pop = heapq.heappop
-    watch = anomaly.state
+    anomalies = anomaly.state.enabled
+    free = not retain_graph
+    single_path = useful is None    # no pruning: the inline path below serves every node
     prev_mode = _grad_state.enabled
     _grad_state.enabled = create_graph
     try:
-        while heap:
-            node = pop(heap)[1]
+        while True:
+            if ready is not None:
+                node, ready = ready, None
+            elif heap:
+                node = pop(heap)[1]
+            else:
+                break
             grad_out = buffers.pop(node)
             if node.watched or capture:
                 grad_out = _visit_outputs(node, grad_out, create_graph, capture, captured)
             if node.freed:
                 node.check_not_freed()
-            if node._checks:
-                node.check_versions()
+            for _, _, counter, saved_at in node._checks:
+                if counter[0] != saved_at:   # changed in place since it was saved
+                    node.check_versions()    # raises, naming the op and the user's line
             if create_graph:
                 grads = _vjp_recorded(node, grad_out)
             elif node.n_outputs == 1:
                 grads = node.op.vjp(node, grad_out)
             else:
                 grads = node.op.vjp(node, *grad_out)
-            if watch.enabled:
+            if anomalies:
                 anomaly.check_backward(node, grads)
-            if node.freeable and not retain_graph:
+            if free and node.freeable:
                 node.release()
             for t, g, needed in zip(node.inputs, grads, node.needs_input_grad):
-                if needed and g is not None:
-                    send(t, g)
+                if not needed or g is None:
+                    continue
+                # send(t, g) written out for its most common case, a
+                # single-output node (one gradient per input of every node)
+                nxt = t.grad_fn
+                if nxt is not None and single_path and nxt.n_outputs == 1:
+                    old = buffers.get(nxt)
+                    if old is not None:
+                        buffers[nxt] = old + g
+                        continue
+                    buffers[nxt] = g
+                else:
+                    nxt = send(t, g)
+                    if nxt is None:
+                        continue
+                # nxt is newly pending. It runs next if no pending node is
+                # later (a chain never touches the heap); the heap keeps the
+                # rest in order, latest first.
+                if ready is not None:
+                    if nxt.seq < ready.seq:
+                        push(heap, (-nxt.seq, nxt))
+                        continue
+                    push(heap, (-ready.seq, ready))
+                elif heap and nxt.seq < -heap[0][0]:
+                    push(heap, (-nxt.seq, nxt))
+                    continue
+                ready = nxt
     finally:
         _grad_state.enabled = prev_mode
 

@@ -21,12 +21,16 @@ from ..tensor import Tensor
 from . import forward_ad
 
 _sequence = itertools.count()
+_ndarray, _generic = np.ndarray, np.generic
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def user_site():
-    """``(filename, lineno)`` of the innermost frame outside chainrule."""
-    frame = sys._getframe(2)
+def user_site(skip=0):
+    """``(filename, lineno)`` of the innermost frame outside chainrule, from
+    the caller's caller outwards, passing over ``skip`` frames the caller
+    knows to be chainrule's (looking at a frame is what costs: Python builds
+    a frame object for it)."""
+    frame = sys._getframe(2 + skip)
     while frame is not None:
         filename = frame.f_code.co_filename
         own = _is_own_file.get(filename)
@@ -53,16 +57,13 @@ class Node:
     chainrule accumulates into leaves without a node of their own).
     """
 
-    __slots__ = ("op", "inputs", "needs_input_grad", "seq", "__dict__", "__weakref__")
+    # Every op makes a node, and the engine reads these fields of every node:
+    # slots, set once here, are the cheapest to read. Saved values live in
+    # the instance dict, so that a formula reads them as ``ctx.<name>``.
+    __slots__ = ("op", "inputs", "needs_input_grad", "seq", "n_outputs", "_saved", "_checks",
+                 "where", "freeable", "freed", "watched", "__dict__", "__weakref__")
 
-    # rarely used state lives in the instance dict only when set
-    n_outputs = 1
-    _saved = None          # name -> value given to ctx.save
-    _checks = ()           # (name, source, version_counter, version_at_save)
-    where = None           # (file, line) of the user's code; set when arrays are saved
-    freeable = False       # saved arrays that backward frees
-    freed = False
-    watched = False        # True once out_hooks or retained is set
+    # rarely used: these live in the instance dict once set
     out_hooks = None       # output_nr -> [hook]
     retained = None        # output_nr -> weakref to a tensor that called retain_grad
 
@@ -71,16 +72,23 @@ class Node:
         self.inputs = inputs
         self.needs_input_grad = needs_input_grad   # one bool per input
         self.seq = next(_sequence)
+        self.n_outputs = 1
+        self._saved = None       # name -> value given to ctx.save
+        self._checks = ()        # (name, source, version_counter, version_at_save)
+        self.where = None        # (file, line) of the user's code; set when arrays are saved
+        self.freeable = False    # holds saved arrays, which backward frees
+        self.freed = False
+        self.watched = False     # True once out_hooks or retained is set
 
     # -- the ctx API -------------------------------------------------------
     def save(self, **values):
         """Keep ``values`` for backward, reachable as ``ctx.<name>``."""
-        d = self.__dict__
-        if "_saved" in d:
-            d["_saved"].update(values)
+        saved = self._saved
+        if saved is None:
+            self._saved = values
         else:
-            d["_saved"] = values
-        d.update(values)
+            saved.update(values)
+        self.__dict__.update(values)
 
     @property
     def name(self):
@@ -100,31 +108,38 @@ class Node:
 
         ``raw_outputs`` are what forward returned: NumPy gives a scalar, not a
         0-d array, for 0-d results, so a saved output is found by identity
-        with the raw value and then replaced by the tensor's array."""
-        saved = self._saved
+        with the raw value and then replaced by the tensor's array. (Runs for
+        every recorded op that saves something: the loops are written out.)"""
         checks = []
         arrays = False
-        for name, value in saved.items():
-            if type(value) is not np.ndarray and not isinstance(value, np.generic):
-                continue
+        for name, value in self._saved.items():
+            if type(value) is not _ndarray and not isinstance(value, _generic):
+                continue                     # a shape, an option, None
             arrays = True
-            for k, raw in enumerate(raw_outputs):
+            source = -1                      # output k is source -1 - k; input i is i
+            for raw in raw_outputs:
                 if value is raw:
-                    out = outputs[k]
-                    self.__dict__[name] = saved[name] = out.data
-                    checks.append((name, -1 - k, out._version, out._version[0]))
+                    t = outputs[-1 - source]
+                    if type(raw) is not _ndarray:
+                        self.__dict__[name] = self._saved[name] = t.data
                     break
+                source -= 1
             else:
-                for i, t in enumerate(self.inputs):
+                source = 0
+                for t in self.inputs:
                     if isinstance(t, Tensor) and value is t.data:
-                        checks.append((name, i, t._version, t._version[0]))
                         break
+                    source += 1
+                else:
+                    continue                 # an array made by forward (a mask)
+            counter = t._version
+            checks.append((name, source, counter, counter[0]))
         if arrays:
             # only nodes holding arrays can fail a version check or be freed,
             # so only they pay for finding the user's line
             self._checks = checks
             self.freeable = True
-            self.where = user_site()
+            self.where = user_site(1)   # passes over the op's __call__
 
     def site(self):
         """``(file, line)`` where this node was recorded, when known."""
@@ -157,9 +172,9 @@ class Node:
         d = self.__dict__
         for name in self._saved:
             d.pop(name, None)
-        d["_saved"] = None
-        d["_checks"] = ()
-        d["freed"] = True
+        self._saved = None
+        self._checks = ()
+        self.freed = True
 
     def saved_tensor(self, name):
         """The Tensor form of saved value ``name`` (for create_graph formulas)."""
