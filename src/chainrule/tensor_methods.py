@@ -9,19 +9,30 @@ import numpy as np
 from . import functions as F
 from . import ops
 from .ops.inplace import apply_inplace
+from .ops.registry import BinaryOp
 from .tensor import Tensor
 
 
+# An operator is the op's own call function where the op has one (the binary
+# ops: see BinaryOp) and otherwise calls the op's class-level __call__ as a
+# plain function: calling the op object itself goes through Python's slot
+# for callable instances, which costs about as much again as the rest of the
+# call.
 def _forward(op):
-    return lambda self, other: op(self, other)
+    if isinstance(op, BinaryOp):
+        return op.call
+    call = type(op).__call__
+    return lambda self, other: call(op, self, other)
 
 
 def _reflected(op):
-    return lambda self, other: op(other, self)
+    call = type(op).__call__
+    return lambda self, other: call(op, other, self)
 
 
 def _unary(op):
-    return lambda self: op(self)
+    call = type(op).__call__
+    return lambda self: call(op, self)
 
 
 def _to(self, dtype, copy=False):

@@ -25,12 +25,18 @@ class Binary(BinaryOp):
                                ((4, 1, 3), (2, 1)))]
 
 
+def _shape(value):
+    """The shape of an input: a Tensor's, an array's, or () for a number."""
+    return value.data.shape if isinstance(value, Tensor) else np.shape(value)
+
+
 def _shapes(ctx):
-    return _shapes_of(ctx.inputs)
+    x, y = ctx.inputs
+    return _shape(x), _shape(y)
 
 
 def _shapes_of(values):
-    return tuple(v.data.shape if isinstance(v, Tensor) else np.shape(v) for v in values)
+    return tuple([_shape(v) for v in values])
 
 
 @register
@@ -43,8 +49,9 @@ class Add(Binary):
 
     def vjp(self, ctx, grad_out):
         nx, ny = ctx.needs_input_grad
-        sx, sy = _shapes(ctx)
-        return (sum_to(grad_out, sx) if nx else None, sum_to(grad_out, sy) if ny else None)
+        x, y = ctx.inputs
+        return (sum_to(grad_out, _shape(x)) if nx else None,
+                sum_to(grad_out, _shape(y)) if ny else None)
 
     def jvp(self, ctx, x_dot, y_dot):
         return _sum_tangents(ctx, x_dot, y_dot)
@@ -73,14 +80,24 @@ class Mul(Binary):
     name = "mul"
 
     def forward(self, ctx, x, y):
-        ctx.save(x=x, y=y)
+        needs = ctx.needs_input_grad
+        if needs is not None:
+            # x's gradient reads y and y's reads x: keep only those (as
+            # PyTorch), so an in-place change of an input no gradient reads is
+            # no error (and there is less to track)
+            if needs[0] and needs[1]:
+                ctx.save(x=x, y=y)
+            elif needs[0]:
+                ctx.save(y=y)
+            else:
+                ctx.save(x=x)
         return np.multiply(x, y)
 
     def vjp(self, ctx, grad_out):
         nx, ny = ctx.needs_input_grad
-        sx, sy = _shapes(ctx)
-        return (sum_to(grad_out * ctx.y, sx) if nx else None,
-                sum_to(grad_out * ctx.x, sy) if ny else None)
+        x, y = ctx.inputs
+        return (sum_to(grad_out * ctx.y, _shape(x)) if nx else None,
+                sum_to(grad_out * ctx.x, _shape(y)) if ny else None)
 
     def jvp(self, ctx, x_dot, y_dot):
         return _sum_tangents(ctx, None if x_dot is None else x_dot * ctx.y,
@@ -95,7 +112,13 @@ class Div(Binary):
 
     def forward(self, ctx, x, y):
         z = np.true_divide(x, y)
-        ctx.save(y=y, z=z)
+        needs = ctx.needs_input_grad
+        if needs is not None:
+            # both gradients read y; only y's reads z (as PyTorch)
+            if needs[1]:
+                ctx.save(y=y, z=z)
+            else:
+                ctx.save(y=y)
         return z
 
     def vjp(self, ctx, grad_out):

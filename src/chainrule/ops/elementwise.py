@@ -228,6 +228,7 @@ class Clamp(Elementwise):
     (boundaries included, as PyTorch), else 0."""
     name = "clamp"
     domain = Domain(-2.0, 2.0, avoid=0.5)
+    __call__ = Op.__call__    # the one elementwise op with options (UnaryOp's call takes none)
 
     def forward(self, ctx, x, min=None, max=None):
         if min is None and max is None:

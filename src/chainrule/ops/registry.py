@@ -27,6 +27,11 @@ from ..tensor import Tensor
 
 REGISTRY = {}
 
+# bound once: each op call reads these, one attribute load apiece
+_dual = forward_ad.state
+_anomaly = anomaly.state
+_make = Tensor._make
+
 
 def register(cls):
     """Class decorator: instantiate the op, list it in ``REGISTRY``, return the instance."""
@@ -41,6 +46,7 @@ class _NoCtx:
     """The ctx of an unrecorded call: saving is a no-op."""
 
     __slots__ = ()
+    needs_input_grad = None   # forward may ask, to save only what gradients need
 
     def save(self, **values):
         pass
@@ -106,81 +112,103 @@ class Op:
                 break
         else:
             return self.forward(NO_CTX, *args, **params)   # plain arrays in, array out
-        if forward_ad.state.levels:
+        if _dual.levels:
             return _call_dual(self, args, params)
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
         if True in needs and _grad_state.enabled and self.differentiable:
             node = Node(self, args, needs)
             raw = self.forward(node, *arrays, **params)
-            out = Tensor._make(raw, node, True)
+            out = _make(raw, node, True)
             if node._saved is not None:
                 node.track((out,), (raw,))
         else:
             node = None
-            out = Tensor._make(self.forward(NO_CTX, *arrays, **params), None, False)
+            out = _make(self.forward(NO_CTX, *arrays, **params), None, False)
         if self.view:
             base = args[0]
             out._version = base._version
             out._base = base if base._base is None else base._base
-        if anomaly.state.enabled:
+        if _anomaly.enabled:
             anomaly.check_forward(self, node, out)
         return out
 
 
 class UnaryOp(Op):
-    """An op of one input: the same call as ``Op.__call__``, written out for
-    one argument because elementwise ops are the most frequent calls of all."""
+    """An op of one input and no options: the same call as ``Op.__call__``,
+    written out for one argument because elementwise ops are the most
+    frequent calls of all. (No ``**params``: Python would build an empty dict
+    on every call; an op with options, like clamp, uses ``Op.__call__``.)"""
 
-    def __call__(self, x, **params):
+    def __call__(self, x):
         if not isinstance(x, Tensor):
-            return self.forward(NO_CTX, x, **params)
-        if forward_ad.state.levels:
-            return _call_dual(self, (x,), params)
+            return self.forward(NO_CTX, x)
+        if _dual.levels:
+            return _call_dual(self, (x,), {})
         if x.requires_grad and _grad_state.enabled:
-            node = Node(self, (x,), (True,))
-            raw = self.forward(node, x.data, **params)
-            out = Tensor._make(raw, node, True)
+            node = Node(self, (x,), _ONE_NEEDED)
+            raw = self.forward(node, x.data)
+            out = _make(raw, node, True)
             if node._saved is not None:
                 node.track((out,), (raw,))
         else:
             node = None
-            out = Tensor._make(self.forward(NO_CTX, x.data, **params), None, False)
-        if anomaly.state.enabled:
+            out = _make(self.forward(NO_CTX, x.data), None, False)
+        if _anomaly.enabled:
             anomaly.check_forward(self, node, out)
         return out
 
 
+_ONE_NEEDED = (True,)
+
+
 class BinaryOp(Op):
     """An op of two broadcast inputs, called like ``Op.__call__`` but written
-    out for two arguments, with PyTorch's type promotion first."""
+    out for two arguments, with PyTorch's type promotion first.
+
+    The call is a function made for each op (``op.call(a, b)``, see
+    ``_binary_call``) so that Tensor's operators can be that function itself:
+    ``a * b`` is then one Python call. (Through the op object, an operator
+    would need a second call to put the op in front as ``self``, and the
+    user's line, looked up for nodes that save arrays, would sit one frame
+    further out.)"""
+
+    def __init__(self):
+        self.call = _binary_call(self)
 
     def __call__(self, a, b):
+        return self.call(a, b)
+
+
+def _binary_call(op):
+    """``call(a, b)``: ``op`` applied to ``a`` and ``b``, recorded when needed."""
+    def call(a, b):
         ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
         if not (ta or tb):
-            return self.forward(NO_CTX, a, b)
+            return op.forward(NO_CTX, a, b)
         if ta and tb and a.data.dtype is b.data.dtype:
             pass   # the common case, tested first because it is cheap
         elif needs_promotion(a, b):
             a, b = promote((a, b))
-        if forward_ad.state.levels:
-            return _call_dual(self, (a, b), {})
+        if _dual.levels:
+            return _call_dual(op, (a, b), {})
         ra = ta and a.requires_grad
         rb = tb and b.requires_grad
         x = a.data if ta else a
         y = b.data if tb else b
         if (ra or rb) and _grad_state.enabled:
-            node = Node(self, (a, b), (ra, rb))
-            raw = self.forward(node, x, y)
-            out = Tensor._make(raw, node, True)
+            node = Node(op, (a, b), (ra, rb))
+            raw = op.forward(node, x, y)
+            out = _make(raw, node, True)
             if node._saved is not None:
                 node.track((out,), (raw,))
         else:
             node = None
-            out = Tensor._make(self.forward(NO_CTX, x, y), None, False)
-        if anomaly.state.enabled:
-            anomaly.check_forward(self, node, out)
+            out = _make(op.forward(NO_CTX, x, y), None, False)
+        if _anomaly.enabled:
+            anomaly.check_forward(op, node, out)
         return out
+    return call
 
 
 def _call_dual(op, args, params):
