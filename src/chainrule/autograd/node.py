@@ -28,20 +28,46 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def user_site(skip=0):
     """``(filename, lineno)`` of the innermost frame outside chainrule, from
     the caller's caller outwards, passing over ``skip`` frames the caller
-    knows to be chainrule's (looking at a frame is what costs: Python builds
-    a frame object for it)."""
-    frame = sys._getframe(2 + skip)
+    knows to be chainrule's."""
+    return readable_site(code_site(3 + skip))
+
+
+def code_site(depth):
+    """``(code, offset)`` of the innermost frame outside chainrule, looking
+    from ``depth`` frames above this function outwards (``None`` if none).
+
+    This is what a node records: the line number is looked up from it only
+    when an error message needs it (``readable_site``), because
+    ``frame.f_lineno`` scans the code's line table on every call. Frames
+    known to be chainrule's are best passed over with ``depth``: looking at
+    a frame makes Python build a frame object for it."""
+    frame = _getframe(depth)
     while frame is not None:
-        filename = frame.f_code.co_filename
+        code = frame.f_code
+        filename = code.co_filename
         own = _is_own_file.get(filename)
         if own is None:
             own = _is_own_file[filename] = filename.startswith(_PACKAGE_DIR)
         if not own:
-            return (filename, frame.f_lineno)
+            return code, frame.f_lasti
         frame = frame.f_back
-    return ("<unknown>", 0)
+    return None
 
 
+def readable_site(site):
+    """``(filename, lineno)`` from what ``code_site`` returned (or ``user_site``)."""
+    if site is None:
+        return ("<unknown>", 0)
+    code, offset = site
+    if isinstance(code, str):
+        return site                      # already (filename, lineno)
+    for start, end, line in code.co_lines():
+        if start <= offset < end:
+            return (code.co_filename, line or 0)
+    return (code.co_filename, 0)
+
+
+_getframe = sys._getframe
 _is_own_file = {}   # file name -> is it chainrule's? (user_site runs per recorded op)
 
 
@@ -75,7 +101,7 @@ class Node:
         self.n_outputs = 1
         self._saved = None       # name -> value given to ctx.save
         self._checks = ()        # (name, source, version_counter, version_at_save)
-        self.where = None        # (file, line) of the user's code; set when arrays are saved
+        self.where = None        # the user's line (see site()); set when arrays are saved
         self.freeable = False    # holds saved arrays, which backward frees
         self.freed = False
         self.watched = False     # True once out_hooks or retained is set
@@ -139,11 +165,11 @@ class Node:
             # so only they pay for finding the user's line
             self._checks = checks
             self.freeable = True
-            self.where = user_site(1)   # passes over the op's __call__
+            self.where = code_site(3)   # passes over track and the op's __call__
 
     def site(self):
         """``(file, line)`` where this node was recorded, when known."""
-        return self.where or ("<unknown>", 0)
+        return readable_site(self.where)
 
     def check_versions(self):
         for name, source, counter, saved_at in self._checks:
