@@ -53,6 +53,9 @@ class _NoCtx:
 
 
 NO_CTX = _NoCtx()
+# needs_input_grad of one- and two-input ops, made once instead of per call
+_ONE_NEEDED, _NONE_NEEDED = (True,), (False,)
+_BINARY_NEEDS = ((None, (False, True)), ((True, False), (True, True)))   # [needs a][needs b]
 
 
 class Domain:
@@ -107,15 +110,24 @@ class Op:
         return [((self.domain.sample(rng, shape),), {}) for shape in ((), (3,), (2, 3))]
 
     def __call__(self, *args, **params):
-        for a in args:
-            if isinstance(a, Tensor):
-                break
+        if len(args) == 1:
+            # one input (reshape, sum, permute, ...), the most common call
+            # here: the loops below written out
+            x = args[0]
+            if not isinstance(x, Tensor):
+                return self.forward(NO_CTX, x, **params)   # a plain array in, array out
+            arrays = (x.data,)
+            needs = _ONE_NEEDED if x.requires_grad else _NONE_NEEDED
         else:
-            return self.forward(NO_CTX, *args, **params)   # plain arrays in, array out
+            for a in args:
+                if isinstance(a, Tensor):
+                    break
+            else:
+                return self.forward(NO_CTX, *args, **params)   # plain arrays in, array out
+            arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+            needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
         if _dual.levels:
             return _call_dual(self, args, params)
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
         if True in needs and _grad_state.enabled and self.differentiable:
             node = Node(self, args, needs)
             raw = self.forward(node, *arrays, **params)
@@ -159,9 +171,6 @@ class UnaryOp(Op):
         return out
 
 
-_ONE_NEEDED = (True,)
-
-
 class BinaryOp(Op):
     """An op of two broadcast inputs, called like ``Op.__call__`` but written
     out for two arguments, with PyTorch's type promotion first.
@@ -197,7 +206,7 @@ def _binary_call(op):
         x = a.data if ta else a
         y = b.data if tb else b
         if (ra or rb) and _grad_state.enabled:
-            node = Node(op, (a, b), (ra, rb))
+            node = Node(op, (a, b), _BINARY_NEEDS[ra][rb])
             raw = op.forward(node, x, y)
             out = _make(raw, node, True)
             if node._saved is not None:
