@@ -35,6 +35,13 @@ def _shapes(ctx):
     return _shape(x), _shape(y)
 
 
+def _sum_to_input(grad, value):
+    """``grad`` summed back to the shape of input ``value``: ``sum_to``, with
+    the common case (nothing was broadcast) settled here in one call."""
+    shape = value.data.shape if isinstance(value, Tensor) else np.shape(value)
+    return grad if grad.shape == shape else sum_to(grad, shape)
+
+
 def _shapes_of(values):
     return tuple([_shape(v) for v in values])
 
@@ -50,8 +57,8 @@ class Add(Binary):
     def vjp(self, ctx, grad_out):
         nx, ny = ctx.needs_input_grad
         x, y = ctx.inputs
-        return (sum_to(grad_out, _shape(x)) if nx else None,
-                sum_to(grad_out, _shape(y)) if ny else None)
+        return (_sum_to_input(grad_out, x) if nx else None,
+                _sum_to_input(grad_out, y) if ny else None)
 
     def jvp(self, ctx, x_dot, y_dot):
         return _sum_tangents(ctx, x_dot, y_dot)
@@ -67,8 +74,9 @@ class Sub(Binary):
 
     def vjp(self, ctx, grad_out):
         nx, ny = ctx.needs_input_grad
-        sx, sy = _shapes(ctx)
-        return (sum_to(grad_out, sx) if nx else None, sum_to(-grad_out, sy) if ny else None)
+        x, y = ctx.inputs
+        return (_sum_to_input(grad_out, x) if nx else None,
+                _sum_to_input(-grad_out, y) if ny else None)
 
     def jvp(self, ctx, x_dot, y_dot):
         return _sum_tangents(ctx, x_dot, None if y_dot is None else -y_dot)
@@ -96,8 +104,8 @@ class Mul(Binary):
     def vjp(self, ctx, grad_out):
         nx, ny = ctx.needs_input_grad
         x, y = ctx.inputs
-        return (sum_to(grad_out * ctx.y, _shape(x)) if nx else None,
-                sum_to(grad_out * ctx.x, _shape(y)) if ny else None)
+        return (_sum_to_input(grad_out * ctx.y, x) if nx else None,
+                _sum_to_input(grad_out * ctx.x, y) if ny else None)
 
     def jvp(self, ctx, x_dot, y_dot):
         return _sum_tangents(ctx, None if x_dot is None else x_dot * ctx.y,
@@ -123,10 +131,10 @@ class Div(Binary):
 
     def vjp(self, ctx, grad_out):
         nx, ny = ctx.needs_input_grad
-        sx, sy = _shapes(ctx)
-        y = ctx.y
-        gx = grad_out / y
-        return (sum_to(gx, sx) if nx else None, sum_to(-gx * ctx.z, sy) if ny else None)
+        x, y = ctx.inputs
+        gx = grad_out / ctx.y
+        return (_sum_to_input(gx, x) if nx else None,
+                _sum_to_input(-gx * ctx.z, y) if ny else None)
 
     def jvp(self, ctx, x_dot, y_dot):
         y = ctx.y
@@ -157,9 +165,9 @@ class Pow(Binary):
 
     def vjp(self, ctx, grad_out):
         nx, ny = ctx.needs_input_grad
-        sx, sy = _shapes(ctx)
-        return (sum_to(grad_out * self._dx(ctx), sx) if nx else None,
-                sum_to(grad_out * self._dy(ctx), sy) if ny else None)
+        x, y = ctx.inputs
+        return (_sum_to_input(grad_out * self._dx(ctx), x) if nx else None,
+                _sum_to_input(grad_out * self._dy(ctx), y) if ny else None)
 
     def jvp(self, ctx, x_dot, y_dot):
         return _sum_tangents(ctx, None if x_dot is None else self._dx(ctx) * x_dot,
@@ -178,10 +186,10 @@ class _Extremum(Binary):
 
     def vjp(self, ctx, grad_out):
         nx, ny = ctx.needs_input_grad
-        sx, sy = _shapes(ctx)
+        x, y = ctx.inputs
         share = ctx.share
-        return (sum_to(grad_out * share, sx) if nx else None,
-                sum_to(grad_out * (1 - share), sy) if ny else None)
+        return (_sum_to_input(grad_out * share, x) if nx else None,
+                _sum_to_input(grad_out * (1 - share), y) if ny else None)
 
     def jvp(self, ctx, x_dot, y_dot):
         share = ctx.share
